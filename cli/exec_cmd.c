@@ -5,6 +5,8 @@
 #include "common.h"
 
 #include <errno.h>
+#include <poll.h>
+#include <stdatomic.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -22,16 +24,24 @@ static void usage(FILE *f)
 
 struct pump {
 	struct kexec *x;
-	int err; /* 0, or -errno */
+	atomic_int stop;   /* set by the main thread when the session is over */
+	int err;	   /* 0, or -errno */
 };
 
-/* Copy our stdin into the session, then close its stdin. */
+/* Copy our stdin into the session, then close its stdin. Polls so that
+ * it notices the end of the session even while stdin stays silent. */
 static void *stdin_pump(void *arg)
 {
 	struct pump *p = arg;
 	char buf[65536];
 
 	for (;;) {
+		struct pollfd pf = { .fd = 0, .events = POLLIN };
+
+		if (atomic_load(&p->stop))
+			return NULL;
+		if (poll(&pf, 1, 100) == 0)
+			continue;
 		ssize_t n = read(0, buf, sizeof(buf));
 
 		if (n < 0 && errno == EINTR)
@@ -191,10 +201,8 @@ int cmd_exec(int argc, char **argv)
 	}
 out:
 	if (pumping) {
-		/* The pump may sit in read(0) and still holds the session: leave
-		 * both to the process exit that follows. */
-		pthread_detach(th);
-		return code;
+		atomic_store(&pump.stop, 1);
+		pthread_join(th, NULL);
 	}
 	kexec_free(x);
 	cli_conn_close(&c);

@@ -14,7 +14,7 @@ pkgs=(
     libcurl4-openssl-dev libwebsockets-dev libssl-dev openssl
     libcjson-dev libyaml-dev libcmocka-dev
     busybox-static dash coreutils findutils tar gzip
-    util-linux procps psmisc rsync git ca-certificates
+    util-linux procps psmisc rsync git ca-certificates curl diffutils
 )
 
 missing=()

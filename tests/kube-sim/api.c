@@ -352,6 +352,59 @@ static int serve_pod_list(struct conn *c, const char *ns, const struct qparam *q
 
 /* ---- exec ---- */
 
+/* kubectl retries a refused WebSocket exec once over SPDY and shows the
+ * user the answer to that retry: remember the last refusal so the retry
+ * gets the same Status (without consuming another fail_next). */
+static struct {
+	char key[2300];
+	int status;
+	char reason[48];
+	char msg[512];
+	char extra[64];
+	uint64_t at;
+} last_refusal;
+
+static void refusal_key(const struct http_req *r, const struct who *w, char *key, size_t len)
+{
+	snprintf(key, len, "%s|%s?%s", w->user, r->path, r->query);
+}
+
+static void refuse(struct conn *c, const struct http_req *r, const struct who *w, int status, const char *reason,
+		   const char *msg, const char *extra)
+{
+	pthread_mutex_lock(&ksim.lock);
+	refusal_key(r, w, last_refusal.key, sizeof(last_refusal.key));
+	last_refusal.status = status;
+	snprintf(last_refusal.reason, sizeof(last_refusal.reason), "%s", reason);
+	snprintf(last_refusal.msg, sizeof(last_refusal.msg), "%s", msg);
+	snprintf(last_refusal.extra, sizeof(last_refusal.extra), "%s", extra ? extra : "");
+	last_refusal.at = now_ms();
+	pthread_mutex_unlock(&ksim.lock);
+	respond_status(c, status, reason, msg, NULL, extra);
+}
+
+/* Answer a SPDY retry like the WebSocket refusal it follows; false if none. */
+static bool repeat_refusal(struct conn *c, const struct http_req *r, const struct who *w, int *status)
+{
+	char key[sizeof(last_refusal.key)], reason[48], msg[512], extra[64];
+	bool hit;
+
+	refusal_key(r, w, key, sizeof(key));
+	pthread_mutex_lock(&ksim.lock);
+	hit = last_refusal.at && now_ms() - last_refusal.at < 10000 && !strcmp(key, last_refusal.key);
+	if (hit) {
+		*status = last_refusal.status;
+		snprintf(reason, sizeof(reason), "%s", last_refusal.reason);
+		snprintf(msg, sizeof(msg), "%s", last_refusal.msg);
+		snprintf(extra, sizeof(extra), "%s", last_refusal.extra);
+		last_refusal.at = 0;
+	}
+	pthread_mutex_unlock(&ksim.lock);
+	if (hit)
+		respond_status(c, *status, reason, msg, NULL, extra[0] ? extra : NULL);
+	return hit;
+}
+
 static const char *pick_protocol(const struct http_req *r, bool v4_only)
 {
 	const char *v = http_header(r, "Sec-WebSocket-Protocol");
@@ -445,6 +498,8 @@ static bool serve_exec(struct conn *c, struct http_req *r, const struct who *w, 
 		goto out;
 	}
 	if (spdy) {
+		if (repeat_refusal(c, r, w, &status))
+			goto out;
 		status = 400;
 		respond_status(c, 400, "BadRequest",
 			       "kube-sim speaks only WebSocket exec (v5.channel.k8s.io, v4.channel.k8s.io), not SPDY",
@@ -469,15 +524,15 @@ static bool serve_exec(struct conn *c, struct http_req *r, const struct who *w, 
 	ksim.exec_seq++;
 	pthread_mutex_unlock(&ksim.lock);
 	if (status == 429) {
-		respond_status(c, 429, "TooManyRequests", "too many concurrent exec sessions, please try again later",
-			       cJSON_CreateObject(), "Retry-After: 1\r\n");
+		refuse(c, r, w, 429, "TooManyRequests", "too many concurrent exec sessions, please try again later",
+		       "Retry-After: 1\r\n");
 		goto out;
 	}
 	if (status) {
 		snprintf(msg, sizeof(msg), "kube-sim: exec refused by the fail_next knob (HTTP %d)", status);
-		respond_status(c, status, status == 503 ? "ServiceUnavailable" :
-					  status == 500 ? "InternalError" : status == 403 ? "Forbidden" :
-					  status == 404 ? "NotFound" : "BadRequest", msg, NULL, NULL);
+		refuse(c, r, w, status, status == 503 ? "ServiceUnavailable" :
+				       status == 500 ? "InternalError" : status == 403 ? "Forbidden" :
+				       status == 404 ? "NotFound" : "BadRequest", msg, NULL);
 		goto out;
 	}
 	proto = pick_protocol(r, k.v4_only);
@@ -494,10 +549,10 @@ static bool serve_exec(struct conn *c, struct http_req *r, const struct who *w, 
 	}
 	if (!proto) {
 		status = 400;
-		respond_status(c, 400, "BadRequest",
-			       k.v4_only ? "unsupported subprotocol: this server speaks only v4.channel.k8s.io"
-					 : "unsupported subprotocol: this server speaks v5.channel.k8s.io and v4.channel.k8s.io",
-			       NULL, NULL);
+		refuse(c, r, w, 400, "BadRequest",
+		       k.v4_only ? "unsupported subprotocol: this server speaks only v4.channel.k8s.io"
+				 : "unsupported subprotocol: this server speaks v5.channel.k8s.io and v4.channel.k8s.io",
+		       NULL);
 		exec_release_slot();
 		goto out;
 	}
@@ -763,19 +818,20 @@ static bool serve_one(struct conn *c, struct http_req *r)
 			for (size_t i = 0; i < ksim.cluster.nns; i++)
 				cJSON_AddItemToArray(items, ns_json(ksim.cluster.namespaces[i]));
 			respond_json(c, o);
+		} else if (n == 5 && !strcmp(seg[4], "pods")) {
+			struct qparam *q;
+			size_t nq;
+
+			/* A list in a namespace that does not exist is empty, not 404. */
+			query_parse(r->query, &q, &nq);
+			serve_pod_list(c, seg[3], q, nq);
+			query_free(q, nq);
 		} else if (!cluster_has_ns(&ksim.cluster, seg[3])) {
 			snprintf(msg, sizeof(msg), "namespaces \"%s\" not found", seg[3]);
 			status = 404;
 			respond_status(c, 404, "NotFound", msg, not_found_details(seg[3], "namespaces"), NULL);
 		} else if (n == 4) {
 			respond_json(c, ns_json(seg[3]));
-		} else if (n == 5 && !strcmp(seg[4], "pods")) {
-			struct qparam *q;
-			size_t nq;
-
-			query_parse(r->query, &q, &nq);
-			serve_pod_list(c, seg[3], q, nq);
-			query_free(q, nq);
 		} else if (n == 6 && !strcmp(seg[4], "pods")) {
 			struct ksim_pod *p = cluster_pod(&ksim.cluster, seg[3], seg[5]);
 

@@ -302,9 +302,21 @@ static void holder_pid1(const struct ksim_container *ct, int fd)
 	if (write(fd, "", 1) != 1)
 		_exit(1);
 	close(fd);
+	/* Look like a pod's pause process, not kube-sim's host command line. */
+	if (ksim_argv_area && ksim_argv_len > 7) {
+		memset(ksim_argv_area, 0, ksim_argv_len);
+		memcpy(ksim_argv_area, "/pause", 6);
+	}
+	/* Reap every orphan reparented to us: wait for SIGCHLD, then collect. */
+	sigset_t chld;
+
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &chld, NULL);
 	for (;;) {
-		if (wait(NULL) < 0 && errno == ECHILD)
-			pause();
+		while (waitpid(-1, NULL, WNOHANG) > 0)
+			;
+		sigwaitinfo(&chld, NULL);
 	}
 }
 

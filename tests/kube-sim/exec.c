@@ -155,7 +155,8 @@ static void queue_stdin(struct session *s, const uint8_t *p, size_t n, bool clos
 	m = malloc(sizeof(*m) + n);
 	if (!m)
 		return;
-	memcpy(m->data, p, n);
+	if (n)
+		memcpy(m->data, p, n);
 	m->len = n;
 	m->off = 0;
 	m->close_marker = close_marker;

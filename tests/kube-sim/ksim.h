@@ -204,6 +204,9 @@ struct exec_opts {
 void exec_run(struct conn *c, struct exec_opts *o, int *exit_code, char *err, size_t errlen);
 
 /* --- main.c --- */
+/* kube-sim's argv strings (contiguous), overwritten in container holders. */
+extern char *ksim_argv_area;
+extern size_t ksim_argv_len;
 void reqlog_write(cJSON *entry); /* takes ownership */
 
 #endif

@@ -39,6 +39,8 @@
 #include "strparse.h"
 
 struct ksim ksim;
+char *ksim_argv_area;
+size_t ksim_argv_len;
 static volatile sig_atomic_t stop_flag;
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -304,6 +306,8 @@ int main(int argc, char **argv)
 	struct tls_material tm;
 
 	log_set_name("kube-sim");
+	ksim_argv_area = argv[0];
+	ksim_argv_len = (size_t)(argv[argc - 1] + strlen(argv[argc - 1]) + 1 - argv[0]);
 	ksim.log_fd = -1;
 	ksim.knobs.fail_status = 500;
 	pthread_mutex_init(&ksim.lock, NULL);
