@@ -329,7 +329,86 @@ static bool selector_match(const struct ksim_pod *p, const char *lsel, const cha
 	return true;
 }
 
-static int serve_pod_list(struct conn *c, const char *ns, const struct qparam *q, size_t nq)
+/* kubectl get asks for a server-side Table (Accept: ...;as=Table;...). */
+static bool wants_table(const struct http_req *r)
+{
+	const char *a = http_header(r, "Accept");
+
+	return a && strstr(a, "as=Table");
+}
+
+static void age_of(long long secs, char *out, size_t len)
+{
+	if (secs < 120)
+		snprintf(out, len, "%llds", secs);
+	else if (secs < 3 * 3600)
+		snprintf(out, len, "%lldm", secs / 60);
+	else if (secs < 48 * 3600)
+		snprintf(out, len, "%lldh", secs / 3600);
+	else
+		snprintf(out, len, "%lldd", secs / 86400);
+}
+
+static cJSON *column(const char *name, const char *type, const char *format)
+{
+	cJSON *c = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(c, "name", name);
+	cJSON_AddStringToObject(c, "type", type);
+	cJSON_AddStringToObject(c, "format", format);
+	cJSON_AddStringToObject(c, "description", "");
+	cJSON_AddNumberToObject(c, "priority", 0);
+	return c;
+}
+
+/* The Table a real API server sends for pods (the columns of kubectl get pods). */
+static cJSON *pod_table(cJSON *items)
+{
+	cJSON *t = cJSON_CreateObject(), *cols, *rows, *it;
+	char age[32], ready[32];
+
+	cJSON_AddStringToObject(t, "kind", "Table");
+	cJSON_AddStringToObject(t, "apiVersion", "meta.k8s.io/v1");
+	cJSON_AddStringToObject(cJSON_AddObjectToObject(t, "metadata"), "resourceVersion", "1");
+	cols = cJSON_AddArrayToObject(t, "columnDefinitions");
+	cJSON_AddItemToArray(cols, column("Name", "string", "name"));
+	cJSON_AddItemToArray(cols, column("Ready", "string", ""));
+	cJSON_AddItemToArray(cols, column("Status", "string", ""));
+	cJSON_AddItemToArray(cols, column("Restarts", "string", ""));
+	cJSON_AddItemToArray(cols, column("Age", "string", ""));
+	rows = cJSON_AddArrayToObject(t, "rows");
+	age_of((long long)time(NULL) - ksim.start_time, age, sizeof(age));
+	cJSON_ArrayForEach(it, items)
+	{
+		const cJSON *md = cJSON_GetObjectItem(it, "metadata");
+		const cJSON *st = cJSON_GetObjectItem(it, "status");
+		const cJSON *cs = cJSON_GetObjectItem(st, "containerStatuses"), *x;
+		const char *phase = cJSON_GetStringValue(cJSON_GetObjectItem(st, "phase"));
+		int n = 0, rd = 0;
+		cJSON *row = cJSON_CreateObject(), *cells = cJSON_AddArrayToObject(row, "cells"), *obj;
+
+		cJSON_ArrayForEach(x, cs)
+		{
+			n++;
+			rd += cJSON_IsTrue(cJSON_GetObjectItem(x, "ready"));
+		}
+		snprintf(ready, sizeof(ready), "%d/%d", rd, n);
+		cJSON_AddItemToArray(cells, cJSON_CreateString(cJSON_GetStringValue(cJSON_GetObjectItem(md, "name"))));
+		cJSON_AddItemToArray(cells, cJSON_CreateString(ready));
+		cJSON_AddItemToArray(cells, cJSON_CreateString(phase && !strcmp(phase, "Pending") ? "ContainerCreating" : phase));
+		cJSON_AddItemToArray(cells, cJSON_CreateString("0"));
+		cJSON_AddItemToArray(cells, cJSON_CreateString(age));
+		obj = cJSON_AddObjectToObject(row, "object");
+		cJSON_AddStringToObject(obj, "kind", "PartialObjectMetadata");
+		cJSON_AddStringToObject(obj, "apiVersion", "meta.k8s.io/v1");
+		cJSON_AddItemToObject(obj, "metadata", cJSON_Duplicate(md, 1));
+		cJSON_AddItemToArray(rows, row);
+	}
+	return t;
+}
+
+static int serve_pod_list(struct conn *c, const struct http_req *r, const char *ns, const struct qparam *q,
+			  size_t nq)
 {
 	cJSON *o = cJSON_CreateObject(), *md, *items;
 
@@ -346,6 +425,12 @@ static int serve_pod_list(struct conn *c, const char *ns, const struct qparam *q
 		if (!selector_match(p, query_get(q, nq, "labelSelector"), query_get(q, nq, "fieldSelector")))
 			continue;
 		cJSON_AddItemToArray(items, pod_json(p));
+	}
+	if (wants_table(r)) {
+		cJSON *t = pod_table(items);
+
+		cJSON_Delete(o);
+		return respond_json(c, t);
 	}
 	return respond_json(c, o);
 }
@@ -805,7 +890,7 @@ static bool serve_one(struct conn *c, struct http_req *r)
 		size_t nq;
 
 		query_parse(r->query, &q, &nq);
-		serve_pod_list(c, NULL, q, nq);
+		serve_pod_list(c, r, NULL, q, nq);
 		query_free(q, nq);
 	} else if (n >= 3 && !strcmp(seg[0], "api") && !strcmp(seg[1], "v1") && !strcmp(seg[2], "namespaces")) {
 		if (n == 3) {
@@ -824,7 +909,7 @@ static bool serve_one(struct conn *c, struct http_req *r)
 
 			/* A list in a namespace that does not exist is empty, not 404. */
 			query_parse(r->query, &q, &nq);
-			serve_pod_list(c, seg[3], q, nq);
+			serve_pod_list(c, r, seg[3], q, nq);
 			query_free(q, nq);
 		} else if (!cluster_has_ns(&ksim.cluster, seg[3])) {
 			snprintf(msg, sizeof(msg), "namespaces \"%s\" not found", seg[3]);
@@ -835,7 +920,13 @@ static bool serve_one(struct conn *c, struct http_req *r)
 		} else if (n == 6 && !strcmp(seg[4], "pods")) {
 			struct ksim_pod *p = cluster_pod(&ksim.cluster, seg[3], seg[5]);
 
-			if (p) {
+			if (p && wants_table(r)) {
+				cJSON *items = cJSON_CreateArray();
+
+				cJSON_AddItemToArray(items, pod_json(p));
+				respond_json(c, pod_table(items));
+				cJSON_Delete(items);
+			} else if (p) {
 				respond_json(c, pod_json(p));
 			} else {
 				snprintf(msg, sizeof(msg), "pods \"%s\" not found", seg[5]);
