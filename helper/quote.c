@@ -1,0 +1,104 @@
+/* quote.c: shell quoting and command building (see quote.h). The only
+ * place where shell text is put together. */
+#include "quote.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <string.h>
+
+int hq_quote(struct buf *out, const char *s, size_t len)
+{
+	size_t start = out->len;
+	int rc;
+
+	if (memchr(s, '\0', len))
+		return -EINVAL;
+	/* '...' quotes everything but ' itself, which becomes '\'' */
+	rc = buf_append(out, "'", 1);
+	for (size_t i = 0; rc == 0 && i < len;) {
+		const char *q = memchr(s + i, '\'', len - i);
+		size_t run = q ? (size_t)(q - (s + i)) : len - i;
+
+		rc = buf_append(out, s + i, run);
+		i += run;
+		if (rc == 0 && q) {
+			rc = buf_append(out, "'\\''", 4);
+			i++;
+		}
+	}
+	if (rc == 0)
+		rc = buf_append(out, "'", 1);
+	if (rc) {
+		out->len = start; /* all or nothing */
+		if (out->data)
+			out->data[start] = '\0';
+	}
+	return rc;
+}
+
+int hq_cmd(struct buf *out, const char *fmt, ...)
+{
+	size_t start = out->len;
+	va_list ap;
+	int rc = 0;
+
+	va_start(ap, fmt);
+	for (const char *p = fmt; *p && rc == 0; p++) {
+		if (*p != '%') {
+			const char *next = strchr(p, '%');
+			size_t run = next ? (size_t)(next - p) : strlen(p);
+
+			rc = buf_append(out, p, run);
+			p += run - 1;
+			continue;
+		}
+		switch (*++p) {
+		case 'q': {
+			const char *s = va_arg(ap, const char *);
+
+			rc = hq_quote(out, s, strlen(s));
+			break;
+		}
+		case 'Q': {
+			const char *s = va_arg(ap, const char *);
+			size_t n = va_arg(ap, size_t);
+
+			rc = hq_quote(out, s, n);
+			break;
+		}
+		case 's':
+			rc = buf_append_str(out, va_arg(ap, const char *));
+			break;
+		case 'd':
+			rc = buf_printf(out, "%d", va_arg(ap, int));
+			break;
+		case 'u':
+			rc = buf_printf(out, "%u", va_arg(ap, unsigned));
+			break;
+		case 'l':
+			if (p[1] == 'l' && p[2] == 'u') {
+				rc = buf_printf(out, "%llu", va_arg(ap, unsigned long long));
+				p += 2;
+			} else if (p[1] == 'l' && p[2] == 'd') {
+				rc = buf_printf(out, "%lld", va_arg(ap, long long));
+				p += 2;
+			} else {
+				rc = -EINVAL;
+			}
+			break;
+		case '%':
+			rc = buf_append(out, "%", 1);
+			break;
+		default:
+			rc = -EINVAL;
+			break;
+		}
+	}
+	va_end(ap);
+	if (rc) {
+		out->len = start;
+		if (out->data)
+			out->data[start] = '\0';
+	}
+	return rc;
+}

@@ -1,0 +1,31 @@
+/* quote.h: the one way shell text is made (everything sent into a pod).
+ *
+ * hq_quote() wraps any byte string (no NUL: paths cannot hold one) in
+ * single quotes for POSIX sh, so the shell reads back exactly those bytes:
+ * quotes, newlines, $(...), backticks, globs, invalid UTF-8 and 255-byte
+ * names included. hq_cmd() builds a command from a format in which every
+ * value from outside goes through hq_quote() (%q) and only literals and
+ * numbers appear unquoted.
+ *
+ * A value that starts with '-' is still an option to the command reading
+ * it: callers pass absolute paths, or put "--" before operands.
+ * Pure functions; any thread.
+ */
+#ifndef PODFS_QUOTE_H
+#define PODFS_QUOTE_H
+
+#include <stddef.h>
+
+#include "buf.h"
+
+/* Append S (LEN bytes) quoted for sh. -EINVAL if S holds a NUL byte;
+ * -E2BIG past the buffer's ceiling. */
+int hq_quote(struct buf *out, const char *s, size_t len);
+
+/* Append a command. Conversions: %q a NUL-terminated string, quoted;
+ * %Q a (const char *, size_t) pair, quoted; %s a literal (never data from
+ * a pod or a user); %d int; %u unsigned; %llu unsigned long long;
+ * %lld long long; %% a percent sign. Returns 0 or -EINVAL / -E2BIG. */
+int hq_cmd(struct buf *out, const char *fmt, ...);
+
+#endif
