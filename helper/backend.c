@@ -1,0 +1,507 @@
+/* backend.c: remote_ops over a pool of shell sessions (see backend.h).
+ *
+ * Every operation is one request on a session (one round trip, no new
+ * exec). Commands per tier:
+ *   gnu:     stat --printf with nanosecond times; listings with
+ *            find -exec stat --printf ...\0%n\0 {} + (one find, few stats)
+ *   busybox: stat -c (second times); listings from the shell's globs and
+ *            one stat for all names
+ *   both:    dd iflag=skip_bytes,count_bytes for reads, readlink, stat -f
+ * Failed commands are diagnosed from the tool's message (ENOENT, EACCES..).
+ *
+ * Lock order: b->lock, then nothing; never held across a request.
+ */
+#include "backend.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "buf.h"
+#include "kclient.h"
+#include "log.h"
+#include "parse.h"
+#include "quote.h"
+#include "session.h"
+
+#define MAX_SESSIONS 8
+#define FMT_GNU "%f %h %u %g %s %b %i %d %.9X %.9Y %.9Z %t %T"
+#define FMT_BB "%f %h %u %g %s %b %i %d %X %Y %Z %t %T"
+#define LISTING_MAX (64u << 20)
+#define ENTRIES_MAX 1000000
+
+struct tools {
+	bool gnu_stat, gnu_find, has_stat, has_find, has_dd, has_readlink;
+};
+
+struct backend {
+	struct remote r;
+	struct kclient *kc;
+	char *ns, *pod, *container, *root;
+	int max, timeout_ms;
+	struct tools t;
+	pthread_mutex_t lock;
+	struct hsess *sess[MAX_SESSIONS];
+	int busy[MAX_SESSIONS];
+	bool opening[MAX_SESSIONS];
+	int nsess;
+	unsigned long opened, requests;
+	char open_err[512];
+};
+
+/* ---- session pool ---- */
+
+static int open_session(struct backend *b, struct hsess **out, char *err, size_t errlen)
+{
+	struct hsess_target t = { .ns = b->ns, .pod = b->pod, .container = b->container };
+	int rc = hsess_open(out, b->kc, &t, err, errlen);
+
+	pthread_mutex_lock(&b->lock);
+	if (rc == 0)
+		b->opened++;
+	pthread_mutex_unlock(&b->lock);
+	return rc;
+}
+
+/* Pick the least busy live session, opening one when all are busy. */
+static int acquire(struct backend *b, int *slot)
+{
+	int best = -1, free_slot = -1;
+	char err[512];
+
+	pthread_mutex_lock(&b->lock);
+	for (int i = 0; i < b->max; i++) {
+		if (b->sess[i] && !hsess_alive(b->sess[i]) && b->busy[i] == 0) {
+			hsess_close(b->sess[i]);
+			b->sess[i] = NULL;
+			b->nsess--;
+		}
+		if (b->sess[i] && hsess_alive(b->sess[i]) && (best < 0 || b->busy[i] < b->busy[best]))
+			best = i;
+		if (!b->sess[i] && !b->opening[i] && free_slot < 0)
+			free_slot = i;
+	}
+	if (best >= 0 && (b->busy[best] == 0 || free_slot < 0)) {
+		b->busy[best]++;
+		*slot = best;
+		pthread_mutex_unlock(&b->lock);
+		return 0;
+	}
+	if (free_slot < 0) {
+		pthread_mutex_unlock(&b->lock);
+		return -EAGAIN;
+	}
+	b->opening[free_slot] = true;
+	pthread_mutex_unlock(&b->lock);
+	struct hsess *s = NULL;
+	int rc = open_session(b, &s, err, sizeof(err));
+
+	pthread_mutex_lock(&b->lock);
+	b->opening[free_slot] = false;
+	if (rc) {
+		snprintf(b->open_err, sizeof(b->open_err), "%s", err);
+		pthread_mutex_unlock(&b->lock);
+		log_warn("%s", err);
+		if (best >= 0) /* fall back to a busy one */
+			return acquire(b, slot);
+		return rc == -ENOENT ? -EIO : rc;
+	}
+	b->sess[free_slot] = s;
+	b->busy[free_slot] = 1;
+	b->nsess++;
+	*slot = free_slot;
+	pthread_mutex_unlock(&b->lock);
+	return 0;
+}
+
+static void release(struct backend *b, int slot)
+{
+	pthread_mutex_lock(&b->lock);
+	b->busy[slot]--;
+	pthread_mutex_unlock(&b->lock);
+}
+
+/* Run CMD; retries once on a fresh session when the session died under it
+ * (every request here is a read: safe to repeat). */
+static int run(struct backend *b, const char *cmd, struct buf *out, int *status)
+{
+	size_t base = out->len;
+	int rc = -EIO;
+
+	for (int attempt = 0; attempt < 2; attempt++) {
+		int slot;
+
+		rc = acquire(b, &slot);
+		if (rc)
+			return rc;
+		pthread_mutex_lock(&b->lock);
+		b->requests++;
+		pthread_mutex_unlock(&b->lock);
+		out->len = base;
+		if (out->data)
+			out->data[base] = '\0';
+		rc = hsess_run(b->sess[slot], cmd, out, status, b->timeout_ms);
+		release(b, slot);
+		if (rc != -ECONNRESET && rc != -ENOTCONN && rc != -EPROTO)
+			break;
+	}
+	if (rc == -ECONNRESET || rc == -ENOTCONN || rc == -EPROTO)
+		rc = -EIO;
+	return rc;
+}
+
+/* ---- paths ---- */
+
+/* ROOT + PATH into OUT (a fresh buf). */
+static int full_path(struct backend *b, const char *path, struct buf *out)
+{
+	buf_init(out, 8192);
+	if (!strcmp(b->root, "/"))
+		return buf_append_str(out, path);
+	if (buf_append_str(out, b->root))
+		return -ENAMETOOLONG;
+	if (strcmp(path, "/") && buf_append_str(out, path))
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+static int fail_from(struct buf *out, int status)
+{
+	int e = hp_errno_from_text(out->data ? out->data : "", out->len);
+
+	if (e == -EIO)
+		log_debug("pod command failed (status %d): %.200s", status, out->data ? out->data : "");
+	return e;
+}
+
+/* ---- ops ---- */
+
+static int be_getattr(struct remote *r, const char *path, struct remote_attr *a)
+{
+	struct backend *b = r->priv;
+	struct buf p, cmd, out;
+	int rc, st;
+
+	rc = full_path(b, path, &p);
+	buf_init(&cmd, 16384);
+	buf_init(&out, 4096);
+	if (!rc)
+		rc = b->t.gnu_stat ? hq_cmd(&cmd, "stat --printf %q -- %q", FMT_GNU "\\n", p.data)
+				   : hq_cmd(&cmd, "stat -c %q -- %q", FMT_BB, p.data);
+	if (!rc)
+		rc = run(b, cmd.data, &out, &st);
+	if (!rc && st)
+		rc = fail_from(&out, st);
+	if (!rc) {
+		size_t l = out.len;
+
+		if (l && out.data[l - 1] == '\n')
+			l--;
+		rc = hp_stat_line(out.data, l, a) ? -EIO : 0;
+		if (rc)
+			log_warn("unexpected stat output for %s", path);
+	}
+	buf_cleanup(&p);
+	buf_cleanup(&cmd);
+	buf_cleanup(&out);
+	return rc;
+}
+
+static int be_readdir(struct remote *r, const char *path, struct remote_dirent **ents, size_t *n)
+{
+	struct backend *b = r->priv;
+	struct buf p, cmd, out;
+	int rc, st;
+
+	*ents = NULL;
+	*n = 0;
+	rc = full_path(b, path, &p);
+	buf_init(&cmd, 16384);
+	buf_init(&out, LISTING_MAX);
+	if (!rc && b->t.gnu_find && b->t.gnu_stat)
+		rc = hq_cmd(&cmd,
+			    "cd -- %q || exit; [ -r . ] || { echo 'podfs: Permission denied'; exit 1; }; "
+			    "find . -mindepth 1 -maxdepth 1 -exec stat --printf %q -- {} + 2>/dev/null; true",
+			    p.data, FMT_GNU "\\0%n\\0");
+	else if (!rc)
+		rc = hq_cmd(&cmd,
+			    "cd -- %q || exit; [ -r . ] || { echo 'podfs: Permission denied'; exit 1; }; set --; "
+			    "for f in * .[!.]* ..?*; do if [ -e \"$f\" ] || [ -L \"$f\" ]; then set -- \"$@\" \"./$f\"; fi; done; "
+			    "[ $# -eq 0 ] || printf '%%s\\0' \"$@\"; printf '/\\0'; "
+			    "[ $# -eq 0 ] || stat -c %q -- \"$@\" 2>/dev/null; true",
+			    p.data, FMT_BB);
+	for (int attempt = 0; !rc && attempt < 3; attempt++) {
+		buf_reset(&out);
+		rc = run(b, cmd.data, &out, &st);
+		if (rc == -E2BIG) {
+			log_warn("directory %s: listing larger than %u MiB", path, LISTING_MAX >> 20);
+			rc = -EFBIG;
+		}
+		if (rc)
+			break;
+		if (st) {
+			rc = fail_from(&out, st);
+			break;
+		}
+		rc = b->t.gnu_find && b->t.gnu_stat
+			     ? hp_listing_records(out.data, out.len, ENTRIES_MAX, ents, n)
+			     : hp_listing_names_then_stats(out.data, out.len, ENTRIES_MAX, ents, n);
+		if (rc != -EAGAIN)
+			break;
+		rc = 0; /* an entry vanished meanwhile: list again */
+		if (attempt == 2)
+			rc = -EIO;
+	}
+	if (rc == -EPROTO) {
+		log_warn("unexpected listing output for %s", path);
+		rc = -EIO;
+	}
+	buf_cleanup(&p);
+	buf_cleanup(&cmd);
+	buf_cleanup(&out);
+	return rc;
+}
+
+static ssize_t be_read(struct remote *r, const char *path, uint64_t off, void *dst, size_t len)
+{
+	struct backend *b = r->priv;
+	struct buf p, cmd, out;
+	ssize_t rc;
+	int st;
+
+	if (len == 0)
+		return 0;
+	rc = full_path(b, path, &p);
+	buf_init(&cmd, 16384);
+	buf_init(&out, len);
+	if (!rc)
+		rc = hq_cmd(&cmd, "dd if=%q bs=262144 iflag=skip_bytes,count_bytes skip=%llu count=%llu 2>/dev/null",
+			    p.data, (unsigned long long)off, (unsigned long long)len);
+	if (!rc)
+		rc = run(b, cmd.data, &out, &st);
+	if (rc == -E2BIG)
+		rc = -EIO; /* more than asked: the pod's dd misbehaves */
+	if (!rc && st) {
+		/* Ask dd again, for its message. */
+		struct buf msg;
+
+		buf_init(&msg, 4096);
+		buf_reset(&cmd);
+		if (hq_cmd(&cmd, "dd if=%q of=/dev/null count=0", p.data) == 0 && run(b, cmd.data, &msg, &st) == 0)
+			rc = st ? fail_from(&msg, st) : -EIO;
+		else
+			rc = -EIO;
+		buf_cleanup(&msg);
+	}
+	if (!rc) {
+		memcpy(dst, out.data, out.len);
+		rc = (ssize_t)out.len;
+	}
+	buf_cleanup(&p);
+	buf_cleanup(&cmd);
+	buf_cleanup(&out);
+	return rc;
+}
+
+static int be_readlink(struct remote *r, const char *path, char **target)
+{
+	struct backend *b = r->priv;
+	struct buf p, cmd, out;
+	int rc, st;
+
+	*target = NULL;
+	rc = full_path(b, path, &p);
+	buf_init(&cmd, 16384);
+	buf_init(&out, 8192);
+	if (!rc)
+		rc = hq_cmd(&cmd, "readlink -- %q", p.data);
+	if (!rc)
+		rc = run(b, cmd.data, &out, &st);
+	if (rc == -E2BIG)
+		rc = -ENAMETOOLONG;
+	if (!rc && st)
+		rc = out.len ? fail_from(&out, st) : -EINVAL; /* silent failure: not a symlink */
+	if (!rc) {
+		if (!out.len || out.data[out.len - 1] != '\n') {
+			rc = -EIO;
+		} else {
+			out.data[--out.len] = '\0';
+			if (memchr(out.data, '\0', out.len))
+				rc = -EIO;
+			else
+				*target = buf_take(&out);
+		}
+	}
+	buf_cleanup(&p);
+	buf_cleanup(&cmd);
+	buf_cleanup(&out);
+	return rc;
+}
+
+static int be_statfs(struct remote *r, const char *path, struct statvfs *sv)
+{
+	struct backend *b = r->priv;
+	struct buf p, cmd, out;
+	int rc, st;
+
+	rc = full_path(b, path, &p);
+	buf_init(&cmd, 16384);
+	buf_init(&out, 1024);
+	if (!rc)
+		rc = hq_cmd(&cmd, "stat -f -c %q -- %q", "%S %b %f %a %c %d %l", p.data);
+	if (!rc)
+		rc = run(b, cmd.data, &out, &st);
+	if (!rc && st)
+		rc = fail_from(&out, st);
+	if (!rc && hp_statfs_line(out.data, out.len, sv))
+		rc = -EIO;
+	buf_cleanup(&p);
+	buf_cleanup(&cmd);
+	buf_cleanup(&out);
+	return rc;
+}
+
+static char *be_stats(struct remote *r)
+{
+	struct backend *b = r->priv;
+	struct kclient_stats ks;
+	struct buf out;
+
+	kclient_get_stats(b->kc, &ks);
+	buf_init(&out, 4096);
+	pthread_mutex_lock(&b->lock);
+	buf_printf(&out,
+		   "exec_sessions_opened %lu\nexec_sessions_live %d\nshell_requests %lu\nbytes_in %llu\nbytes_out %llu\n"
+		   "rest_requests %lu\ntoolset %s\n",
+		   ks.execs_started, b->nsess, b->requests, ks.bytes_in, ks.bytes_out, ks.rest_requests,
+		   b->t.gnu_stat && b->t.gnu_find ? "gnu" : "busybox");
+	pthread_mutex_unlock(&b->lock);
+	return buf_take(&out);
+}
+
+static void be_destroy(struct remote *r)
+{
+	struct backend *b = r->priv;
+
+	for (int i = 0; i < MAX_SESSIONS; i++)
+		hsess_close(b->sess[i]);
+	pthread_mutex_destroy(&b->lock);
+	free(b->ns);
+	free(b->pod);
+	free(b->container);
+	free(b->root);
+	free(b);
+}
+
+static const struct remote_ops ops = {
+	.getattr = be_getattr,
+	.readdir = be_readdir,
+	.read = be_read,
+	.readlink = be_readlink,
+	.statfs = be_statfs,
+	.stats = be_stats,
+	.destroy = be_destroy,
+};
+
+/* ---- start ---- */
+
+static int probe(struct backend *b, char *err, size_t errlen)
+{
+	static const char cmd[] =
+		"for t in stat find dd readlink tar head; do command -v \"$t\" >/dev/null 2>&1 && echo \"has_$t\"; done; "
+		"stat --version 2>/dev/null | head -n 1 | grep -q GNU && echo gnu_stat; "
+		"find --version 2>/dev/null | head -n 1 | grep -q GNU && echo gnu_find; true";
+	struct buf out;
+	int rc, st;
+
+	buf_init(&out, 4096);
+	rc = run(b, cmd, &out, &st);
+	if (rc) {
+		snprintf(err, errlen, "cannot probe the container's tools: %s", strerror(-rc));
+		buf_cleanup(&out);
+		return rc;
+	}
+	const char *o = out.data ? out.data : "";
+
+	b->t.has_stat = strstr(o, "has_stat\n") != NULL;
+	b->t.has_find = strstr(o, "has_find\n") != NULL;
+	b->t.has_dd = strstr(o, "has_dd\n") != NULL;
+	b->t.has_readlink = strstr(o, "has_readlink\n") != NULL;
+	b->t.gnu_stat = strstr(o, "gnu_stat\n") != NULL;
+	b->t.gnu_find = b->t.has_find && strstr(o, "gnu_find\n") != NULL;
+	buf_cleanup(&out);
+	if (!b->t.has_stat || !b->t.has_dd) {
+		snprintf(err, errlen,
+			 "container %s of pod %s/%s lacks %s%s%s: podfs needs sh, stat and dd in the image "
+			 "(GNU coreutils or busybox)",
+			 b->container ? b->container : "", b->ns, b->pod, b->t.has_stat ? "" : "stat",
+			 !b->t.has_stat && !b->t.has_dd ? " and " : "", b->t.has_dd ? "" : "dd");
+		return -ENOTSUP;
+	}
+	log_info("toolset in %s/%s: %s stat, %s find, dd%s", b->ns, b->pod, b->t.gnu_stat ? "GNU" : "busybox",
+		 b->t.gnu_find ? "GNU" : b->t.has_find ? "busybox" : "no", b->t.has_readlink ? ", readlink" : "");
+	return 0;
+}
+
+int backend_new(struct remote **out, struct kclient *kc, const struct backend_opts *o, char *err, size_t errlen)
+{
+	struct backend *b = calloc(1, sizeof(*b));
+	struct remote_attr a;
+	int rc, slot;
+
+	*out = NULL;
+	if (!b)
+		return -ENOMEM;
+	b->r.ops = &ops;
+	b->r.priv = b;
+	b->kc = kc;
+	b->ns = strdup(o->ns);
+	b->pod = strdup(o->pod);
+	b->container = o->container ? strdup(o->container) : NULL;
+	b->root = strdup(o->root && *o->root ? o->root : "/");
+	b->max = o->max_sessions > 0 && o->max_sessions <= MAX_SESSIONS ? o->max_sessions : 4;
+	b->timeout_ms = o->request_timeout_ms > 0 ? o->request_timeout_ms : 60000;
+	pthread_mutex_init(&b->lock, NULL);
+	/* Strip trailing slashes from the root (but keep "/"). */
+	for (size_t l = strlen(b->root); l > 1 && b->root[l - 1] == '/'; l--)
+		b->root[l - 1] = '\0';
+	if (b->root[0] != '/') {
+		snprintf(err, errlen, "the path in the container must be absolute: %s", b->root);
+		rc = -EINVAL;
+		goto fail;
+	}
+	/* The first session: its failure is the user's answer (no shell...). */
+	b->sess[0] = NULL;
+	rc = open_session(b, &b->sess[0], err, errlen);
+	if (rc) {
+		if (rc == -ENOENT)
+			snprintf(err + strlen(err), errlen - strlen(err),
+				 "\npodfs needs a shell (sh) in the container; images without one (distroless) are not supported yet");
+		goto fail;
+	}
+	b->nsess = 1;
+	rc = probe(b, err, errlen);
+	if (rc)
+		goto fail;
+	rc = be_getattr(&b->r, "/", &a);
+	if (rc) {
+		snprintf(err, errlen, "%s in container %s of pod %s/%s: %s", b->root, b->container ? b->container : "",
+			 b->ns, b->pod, strerror(-rc));
+		goto fail;
+	}
+	if (!S_ISDIR(a.mode)) {
+		snprintf(err, errlen, "%s in pod %s/%s is not a directory", b->root, b->ns, b->pod);
+		rc = -ENOTDIR;
+		goto fail;
+	}
+	(void)slot;
+	*out = &b->r;
+	return 0;
+fail:
+	be_destroy(&b->r);
+	return rc;
+}
