@@ -94,7 +94,7 @@ int cmd_exec(int argc, char **argv)
 	struct kexec *x = NULL;
 	struct kexec_result res;
 	pthread_t th;
-	bool pumping = false;
+	bool pumping = false, broken_pipe = false;
 	struct pump pump = { 0 };
 	int i, rc, code = 1;
 
@@ -141,7 +141,9 @@ int cmd_exec(int argc, char **argv)
 		return 1;
 	rc = kpod_get(c.kc, c.cfg->namespace, pod, &kp, err, sizeof(err));
 	if (rc) {
-		fprintf(stderr, "%s\n", err);
+		bool ours = !strncmp(err, "Error from server", 17) || !strncmp(err, "error: ", 7);
+
+		fprintf(stderr, "%s%s\n", ours ? "" : "error: ", err);
 		goto out;
 	}
 	rc = kpod_pick_container(&kp, c.container, &container, notice, sizeof(notice), err, sizeof(err));
@@ -183,11 +185,24 @@ int cmd_exec(int argc, char **argv)
 		if (n <= 0)
 			break;
 		if (write_all(ch == KEXEC_STDERR ? 2 : 1, buf, (size_t)n) == -EPIPE) {
+			/* Our reader went away: end like kubectl does, by SIGPIPE. */
 			kexec_cancel(x);
+			broken_pipe = true;
 			break;
 		}
 	}
 	rc = kexec_wait(x, &res, -1);
+	if (broken_pipe) {
+		if (pumping) {
+			atomic_store(&pump.stop, 1);
+			pthread_join(th, NULL);
+		}
+		kexec_free(x);
+		cli_conn_close(&c);
+		signal(SIGPIPE, SIG_DFL);
+		raise(SIGPIPE);
+		return 141;
+	}
 	if (rc == 0) {
 		code = res.exit_code;
 		if (code)

@@ -14,8 +14,12 @@
  * stdin with [255, 0]; the status on channel 3 is read to the end and
  * parsed once; a stream that ends without a status is an error, never
  * success. Memory is bounded both ways: kexec_write blocks while 1 MiB of
- * stdin is queued, and the socket is not read while 4 MiB of output waits
- * for kexec_read.
+ * stdin is queued; when 8 MiB of a session's output waits for kexec_read,
+ * the service thread waits (in steps of 50 ms, watching for cancellation)
+ * until the reader catches up. lws_rx_flow_control() is not used: with TLS
+ * it spins forever in lws 4.1 once the SSL layer holds pending data
+ * (warmcat/libwebsockets#2360). The price: one session whose reader stalls
+ * delays the others of the same kclient until it reads or is cancelled.
  *
  * Lock order: kc->lock only; never held across an lws call that may call
  * back (connect, write, flow control, close).
@@ -34,7 +38,8 @@
 #include "log.h"
 #include "strparse.h"
 
-#define OUTQ_CAP (4u << 20)
+#define OUTQ_CAP (8u << 20)
+#define RX_BUFFER 65536
 #define INQ_CAP (1u << 20)
 #define TX_CHUNK 32768
 #define STATUS_CAP (64u << 10)
@@ -67,7 +72,7 @@ struct kexec {
 	/* output */
 	struct chunk *out_head, *out_tail;
 	size_t out_bytes;
-	bool rx_paused, rx_resume_req;
+	bool rx_paused; /* the service thread waits for the reader */
 	/* incoming message state (service thread) */
 	bool need_chan;
 	int cur_chan;
@@ -92,7 +97,7 @@ static const lws_retry_bo_t ping_policy = {
 static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len);
 
 static const struct lws_protocols protocols[] = {
-	{ "podfs-exec", callback, 0, 0, 0, NULL, 0 },
+	{ "podfs-exec", callback, 0, RX_BUFFER, 0, NULL, 0 },
 	{ NULL, NULL, 0, 0, 0, NULL, 0 },
 };
 
@@ -396,7 +401,7 @@ static void connect_one(struct kclient *kc, struct kexec *x)
 /* Woken by lws_cancel_service(): act on what other threads asked for. */
 static void service_requests(struct kclient *kc)
 {
-	enum { A_CONNECT = 1, A_WRITABLE = 2, A_RESUME = 4, A_KILL = 8, A_DROP = 16 };
+	enum { A_CONNECT = 1, A_WRITABLE = 2, A_KILL = 8, A_DROP = 16 };
 	struct work {
 		struct kexec *x;
 		struct lws *wsi;
@@ -418,11 +423,6 @@ static void service_requests(struct kclient *kc)
 			if (x->state == X_OPEN && x->write_req) {
 				x->write_req = false;
 				what |= A_WRITABLE;
-			}
-			if (x->rx_resume_req && x->wsi) {
-				x->rx_resume_req = false;
-				x->rx_paused = false;
-				what |= A_RESUME;
 			}
 		}
 		if (!what)
@@ -449,8 +449,6 @@ static void service_requests(struct kclient *kc)
 			connect_one(kc, w[k].x);
 		if ((w[k].what & A_WRITABLE) && w[k].wsi)
 			lws_callback_on_writable(w[k].wsi);
-		if ((w[k].what & A_RESUME) && w[k].wsi)
-			lws_rx_flow_control(w[k].wsi, 1);
 	}
 	free(w);
 }
@@ -497,7 +495,6 @@ static int append_headers(struct kexec *x, char **p, char *end)
 static void on_receive(struct kexec *x, struct lws *wsi, const uint8_t *p, size_t n)
 {
 	struct kclient *kc = x->kc;
-	bool pause = false;
 
 	if (!lws_frame_is_binary(wsi)) {
 		x->proto_error = true;
@@ -519,6 +516,8 @@ static void on_receive(struct kexec *x, struct lws *wsi, const uint8_t *p, size_
 		struct chunk *c = malloc(sizeof(*c) + n);
 
 		if (c) {
+			bool was_empty = !x->out_head;
+
 			c->next = NULL;
 			c->len = n;
 			c->off = 0;
@@ -531,19 +530,28 @@ static void on_receive(struct kexec *x, struct lws *wsi, const uint8_t *p, size_
 			x->out_tail = c;
 			x->out_bytes += n;
 			kc->stats.bytes_in += n;
-			if (x->out_bytes > OUTQ_CAP && !x->rx_paused) {
-				x->rx_paused = true;
-				pause = true;
-			}
-			pthread_cond_broadcast(&x->cond);
+			if (was_empty)
+				pthread_cond_broadcast(&x->cond);
 		}
+		/* Back-pressure: wait for the reader (see the top comment). */
+		while (x->out_bytes > OUTQ_CAP && !x->cancel_req && !kc->stopping) {
+			struct timespec ts;
+
+			x->rx_paused = true;
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			ts.tv_nsec += 50 * 1000000L;
+			if (ts.tv_nsec >= 1000000000L) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000L;
+			}
+			pthread_cond_timedwait(&x->cond, &kc->lock, &ts);
+		}
+		x->rx_paused = false;
 	} else if (x->cur_chan == 3) {
 		if (buf_append(&x->status, p, n))
 			x->status_overflow = true;
 	}
 	pthread_mutex_unlock(&kc->lock);
-	if (pause)
-		lws_rx_flow_control(wsi, 0);
 }
 
 static int on_writable(struct kexec *x, struct lws *wsi)
@@ -967,9 +975,7 @@ ssize_t kexec_read(struct kexec *x, enum kexec_chan *chan, void *buf, size_t n, 
 {
 	struct kclient *kc = x->kc;
 	uint64_t dl = deadline_of(timeout_ms);
-	struct chunk *c;
-	bool wake = false;
-	size_t take;
+	size_t got = 0;
 
 	pthread_mutex_lock(&kc->lock);
 	while (!x->out_head && x->state != X_DONE)
@@ -977,32 +983,33 @@ ssize_t kexec_read(struct kexec *x, enum kexec_chan *chan, void *buf, size_t n, 
 			pthread_mutex_unlock(&kc->lock);
 			return -ETIMEDOUT;
 		}
-	c = x->out_head;
-	if (!c) {
+	if (!x->out_head) {
 		pthread_mutex_unlock(&kc->lock);
 		return 0;
 	}
-	take = c->len - c->off;
-	if (take > n)
-		take = n;
-	memcpy(buf, c->data + c->off, take);
-	*chan = (enum kexec_chan)c->chan;
-	c->off += take;
-	x->out_bytes -= take;
-	if (c->off == c->len) {
-		x->out_head = c->next;
-		if (!x->out_head)
-			x->out_tail = NULL;
-		free(c);
+	*chan = (enum kexec_chan)x->out_head->chan;
+	/* As much as fits, from consecutive chunks of the same channel. */
+	while (x->out_head && x->out_head->chan == (uint8_t)*chan && got < n) {
+		struct chunk *c = x->out_head;
+		size_t take = c->len - c->off;
+
+		if (take > n - got)
+			take = n - got;
+		memcpy((char *)buf + got, c->data + c->off, take);
+		got += take;
+		c->off += take;
+		x->out_bytes -= take;
+		if (c->off == c->len) {
+			x->out_head = c->next;
+			if (!x->out_head)
+				x->out_tail = NULL;
+			free(c);
+		}
 	}
-	if (x->rx_paused && !x->rx_resume_req && x->out_bytes < OUTQ_CAP / 2 && x->state != X_DONE) {
-		x->rx_resume_req = true;
-		wake = true;
-	}
+	if (x->rx_paused && x->out_bytes <= OUTQ_CAP)
+		pthread_cond_broadcast(&x->cond); /* the service thread waits for room */
 	pthread_mutex_unlock(&kc->lock);
-	if (wake)
-		lws_cancel_service(kc->ctx);
-	return (ssize_t)take;
+	return (ssize_t)got;
 }
 
 /* A refused upgrade says little through lws: ask the same URL over REST,
@@ -1024,6 +1031,14 @@ static void refine_refusal(struct kexec *x)
 		if (!upgrade_only) {
 			x->res.rc = krest_status_error(status, body, x->res.message, sizeof(x->res.message));
 			x->res.http_status = status;
+		} else if (x->http_status == 429) {
+			x->res.rc = -EAGAIN;
+			snprintf(x->res.message, sizeof(x->res.message),
+				 "Error from server (TooManyRequests): the API server refused the exec: too many requests (HTTP 429), try again later");
+		} else if (x->http_status >= 500) {
+			x->res.rc = -EIO;
+			snprintf(x->res.message, sizeof(x->res.message),
+				 "Error from server: the API server refused the exec (HTTP %ld)", x->http_status);
 		} else if (x->http_status) {
 			snprintf(x->res.message, sizeof(x->res.message),
 				 "the API server refused the WebSocket exec upgrade (HTTP %ld)", x->http_status);
@@ -1044,13 +1059,7 @@ int kexec_wait(struct kexec *x, struct kexec_result *r, int timeout_ms)
 			free_chunks(x->out_head);
 			x->out_head = x->out_tail = NULL;
 			x->out_bytes = 0;
-			if (x->rx_paused && !x->rx_resume_req) {
-				x->rx_resume_req = true;
-				pthread_mutex_unlock(&kc->lock);
-				lws_cancel_service(kc->ctx);
-				pthread_mutex_lock(&kc->lock);
-				continue;
-			}
+			pthread_cond_broadcast(&x->cond);
 		}
 		if (!wait_until(x, dl)) {
 			pthread_mutex_unlock(&kc->lock);
