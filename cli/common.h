@@ -26,5 +26,8 @@ int cli_conn_open(struct cli_conn *c);
 void cli_conn_close(struct cli_conn *c);
 
 int cmd_exec(int argc, char **argv);
+int cmd_mount(int argc, char **argv);
+int cmd_umount(int argc, char **argv);
+int cmd_stats(int argc, char **argv);
 
 #endif

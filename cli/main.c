@@ -1,6 +1,6 @@
 /* main.c: the podfs command line: parse the subcommand and hand over.
  *
- * Subcommands: exec (mount, umount, cp and stats arrive with their issues).
+ * Subcommands: mount, umount, stats, exec (cp arrives with its issue).
  * PODFS_DEBUG=1 in the environment turns on debug logging.
  */
 #include <signal.h>
@@ -20,6 +20,9 @@ static void usage(FILE *out)
 		"API that kubectl exec uses.\n"
 		"\n"
 		"commands:\n"
+		"  mount      mount a container's directory: podfs mount [NS/]POD[:PATH] MOUNTPOINT\n"
+		"  umount     unmount it: podfs umount MOUNTPOINT\n"
+		"  stats      a mount's counters: podfs stats MOUNTPOINT\n"
 		"  exec       run a command in a container (like kubectl exec, no TTY)\n"
 		"  version    print the podfs version\n"
 		"  help       print this help\n");
@@ -37,6 +40,12 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "exec"))
 		return cmd_exec(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "mount"))
+		return cmd_mount(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "umount") || !strcmp(argv[1], "unmount"))
+		return cmd_umount(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "stats"))
+		return cmd_stats(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version")) {
 		printf("podfs %s\n", PODFS_VERSION);
 		return 0;

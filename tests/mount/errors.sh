@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# errors.sh: podfs mount fails clearly and leaves nothing mounted.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+skip_unless_fuse
+sim_start
+trap '_mnt_cleanup' EXIT
+d=$(mktemp -d -p "$SIM_WORK")
+check() { # EXPECTED-TEXT ARGS...
+    local want=$1
+    shift
+    capture run_timeout 60 "$PODFS" mount "$@"
+    [ "$RC" -ne 0 ] || fail "podfs mount $* succeeded"
+    assert_contains "$ERR" "$want" "podfs mount $*"
+    mountpoint -q "$d" && fail "podfs mount $* left a mount"
+    return 0
+}
+check 'pods "nosuch" not found' nosuch "$d"
+check 'No such file or directory' gnu:/no/such/dir "$d"
+check 'not a directory' gnu:/etc/passwd "$d"
+check 'shell' noshell "$d"
+check 'not running' pending "$d"
+check 'not valid for pod' -c nosuch multi "$d"
+check 'mount point' gnu "$d/missing"
+check 'forbidden' --context kube-sim-viewer gnu "$d"
+check 'namespaces "nosuchns" not found' nosuchns/gnu "$d"
+check 'must be absolute' gnu:relative "$d"
+echo "PASS: mount errors"

@@ -1,0 +1,909 @@
+/* test_vfs.c: fs/vfs.c against the in-memory remote, on a fake clock,
+ * counting the calls that reach the remote (STYLE.md: `ls -l` of 1,000
+ * entries = one readdir; injected faults reach the caller unchanged). */
+#include "unit.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "remote_mem.h"
+#include "vfs.h"
+
+#define SEC 1000000000ULL
+#define MiB (1024 * 1024)
+#define ROOT 1
+
+static uint64_t fake_now;
+
+static uint64_t fake_clock(void *arg)
+{
+	(void)arg;
+	return fake_now;
+}
+
+struct fx {
+	struct remote *r;
+	struct vfs *v;
+};
+
+static struct fx *fx;
+
+/* A vfs on a fresh remote_mem; ROOT_PATH is the mount root. */
+static void setup_with(const char *root_path, double attr, double dir, int hide)
+{
+	struct vfs_cfg cfg;
+
+	fx = calloc(1, sizeof(*fx));
+	assert_non_null(fx);
+	assert_int_equal(remote_mem_new(&fx->r), 0);
+	if (strcmp(root_path, "/") != 0)
+		assert_int_equal(remote_mem_add_dir(fx->r, root_path, 0755), 0);
+	fake_now = 1000 * SEC;
+	vfs_cfg_init(&cfg);
+	cfg.root = root_path;
+	cfg.attr_timeout = attr;
+	cfg.dir_timeout = dir;
+	cfg.hide_pseudo = hide;
+	cfg.clock = fake_clock;
+	assert_int_equal(vfs_new(&fx->v, &cfg, fx->r), 0);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	setup_with("/", 1.0, 1.0, -1);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	vfs_free(fx->v);
+	fx->r->ops->destroy(fx->r);
+	free(fx);
+	fx = NULL;
+	return 0;
+}
+
+static unsigned long calls(enum remote_mem_op op)
+{
+	return remote_mem_count(fx->r, op);
+}
+
+static uint64_t lookup_ok(uint64_t parent, const char *name)
+{
+	struct vfs_entry e;
+
+	assert_int_equal(vfs_lookup(fx->v, parent, name, &e), 0);
+	assert_true(e.ino > ROOT);
+	assert_int_equal(e.st.st_ino, e.ino);
+	return e.ino;
+}
+
+static unsigned char *pattern(size_t len)
+{
+	unsigned char *p = malloc(len);
+
+	assert_non_null(p);
+	for (size_t i = 0; i < len; i++)
+		p[i] = (unsigned char)((i * 31 + i / 65536) & 0xff);
+	return p;
+}
+
+static void make_big_dir(int n)
+{
+	char path[64];
+
+	for (int i = 0; i < n; i++) {
+		snprintf(path, sizeof(path), "/big/file-%04d", i);
+		assert_int_equal(remote_mem_add_file(fx->r, path, "x", 1, 0644), 0);
+	}
+}
+
+/* opendir + every entry (plus) + lookup + getattr of each, as `ls -l`
+ * does through FUSE; returns the number of listing entries. */
+static size_t ls_l(uint64_t dir, bool plus)
+{
+	struct vfs_dir *d;
+	size_t n;
+
+	assert_int_equal(vfs_opendir(fx->v, dir, &d), 0);
+	n = vfs_dir_count(d);
+	for (size_t i = 0; i < n; i++) {
+		struct vfs_entry e, le;
+		const char *name;
+		struct stat st;
+
+		assert_int_equal(vfs_dir_entry(fx->v, d, i, plus, &name, &e), 0);
+		if (i < 2)
+			continue;
+		assert_int_equal(vfs_lookup(fx->v, dir, name, &le), 0);
+		if (plus)
+			assert_int_equal(le.ino, e.ino);
+		assert_int_equal(vfs_getattr(fx->v, le.ino, &st), 0);
+		assert_true(S_ISREG(st.st_mode));
+		vfs_forget(fx->v, le.ino, plus ? 2 : 1);
+	}
+	vfs_releasedir(fx->v, d);
+	return n - 2;
+}
+
+/* ---- listings ---- */
+
+static void ls_l_of_1000_entries_is_one_readdir_and_no_getattr(void **state)
+{
+	uint64_t big;
+
+	(void)state;
+	make_big_dir(1000);
+	big = lookup_ok(ROOT, "big");
+	remote_mem_reset_counts(fx->r);
+	assert_int_equal(ls_l(big, true), 1000);
+	assert_int_equal(calls(REMOTE_MEM_READDIR), 1);
+	assert_int_equal(calls(REMOTE_MEM_GETATTR), 0);
+	assert_int_equal(remote_mem_total(fx->r), 1);
+}
+
+static void ls_l_without_readdirplus_is_still_one_readdir(void **state)
+{
+	uint64_t big;
+
+	(void)state;
+	make_big_dir(1000);
+	big = lookup_ok(ROOT, "big");
+	remote_mem_reset_counts(fx->r);
+	assert_int_equal(ls_l(big, false), 1000);
+	assert_int_equal(remote_mem_total(fx->r), 1);
+}
+
+static void second_listing_within_dir_timeout_makes_no_remote_call(void **state)
+{
+	uint64_t big;
+
+	(void)state;
+	make_big_dir(1000);
+	big = lookup_ok(ROOT, "big");
+	ls_l(big, true);
+	remote_mem_reset_counts(fx->r);
+	fake_now += SEC / 2;
+	assert_int_equal(ls_l(big, true), 1000);
+	assert_int_equal(remote_mem_total(fx->r), 0);
+}
+
+static void listing_after_dir_timeout_is_one_readdir(void **state)
+{
+	uint64_t big;
+
+	(void)state;
+	make_big_dir(1000);
+	big = lookup_ok(ROOT, "big");
+	ls_l(big, true);
+	remote_mem_reset_counts(fx->r);
+	fake_now += SEC;
+	assert_int_equal(ls_l(big, true), 1000);
+	assert_int_equal(calls(REMOTE_MEM_READDIR), 1);
+	assert_int_equal(calls(REMOTE_MEM_GETATTR), 0);
+}
+
+static void listing_shows_new_entries_after_timeout_and_rewind(void **state)
+{
+	struct vfs_dir *d;
+	uint64_t dir;
+
+	(void)state;
+	assert_int_equal(remote_mem_add_file(fx->r, "/d/a", "1", 1, 0644), 0);
+	dir = lookup_ok(ROOT, "d");
+	assert_int_equal(vfs_opendir(fx->v, dir, &d), 0);
+	assert_int_equal(vfs_dir_count(d), 3);
+	assert_int_equal(remote_mem_add_file(fx->r, "/d/b", "2", 1, 0644), 0);
+	assert_int_equal(vfs_dir_rewind(fx->v, d), 0);
+	assert_int_equal(vfs_dir_count(d), 3); /* still fresh */
+	fake_now += 2 * SEC;
+	assert_int_equal(vfs_dir_rewind(fx->v, d), 0);
+	assert_int_equal(vfs_dir_count(d), 4);
+	vfs_releasedir(fx->v, d);
+}
+
+static void dot_and_dotdot_come_first(void **state)
+{
+	struct vfs_dir *d;
+	struct vfs_entry e;
+	const char *name;
+	uint64_t dir;
+
+	(void)state;
+	assert_int_equal(remote_mem_add_file(fx->r, "/d/a", "1", 1, 0644), 0);
+	dir = lookup_ok(ROOT, "d");
+	assert_int_equal(vfs_opendir(fx->v, dir, &d), 0);
+	assert_int_equal(vfs_dir_entry(fx->v, d, 0, true, &name, &e), 0);
+	assert_string_equal(name, ".");
+	assert_int_equal(e.ino, 0); /* no lookup for "." */
+	assert_int_equal(e.st.st_ino, dir);
+	assert_int_equal(vfs_dir_entry(fx->v, d, 1, true, &name, &e), 0);
+	assert_string_equal(name, "..");
+	assert_int_equal(e.st.st_ino, ROOT);
+	assert_int_equal(vfs_dir_entry(fx->v, d, 2, false, &name, &e), 0);
+	assert_string_equal(name, "a");
+	assert_int_equal(e.st.st_ino, VFS_UNKNOWN_INO); /* never looked up */
+	assert_int_equal(vfs_dir_entry(fx->v, d, 3, true, &name, &e), -ENOENT);
+	vfs_releasedir(fx->v, d);
+}
+
+static void readdirplus_entry_takes_one_lookup(void **state)
+{
+	struct vfs_dir *d;
+	struct vfs_entry e;
+	const char *name;
+	struct stat st;
+	uint64_t dir;
+
+	(void)state;
+	assert_int_equal(remote_mem_add_file(fx->r, "/d/a", "1", 1, 0644), 0);
+	dir = lookup_ok(ROOT, "d");
+	assert_int_equal(vfs_opendir(fx->v, dir, &d), 0);
+	assert_int_equal(vfs_dir_entry(fx->v, d, 2, true, &name, &e), 0);
+	vfs_releasedir(fx->v, d);
+	assert_int_equal(vfs_getattr(fx->v, e.ino, &st), 0);
+	assert_int_equal(vfs_forget(fx->v, e.ino, 1), 0);
+	assert_int_equal(vfs_getattr(fx->v, e.ino, &st), -ESTALE);
+}
+
+/* ---- lookups and attributes ---- */
+
+static void lookup_uses_fresh_parent_listing_for_missing_names(void **state)
+{
+	struct vfs_entry e;
+	struct vfs_dir *d;
+	uint64_t dir;
+
+	(void)state;
+	assert_int_equal(remote_mem_add_file(fx->r, "/d/a", "1", 1, 0644), 0);
+	dir = lookup_ok(ROOT, "d");
+	assert_int_equal(vfs_opendir(fx->v, dir, &d), 0);
+	vfs_releasedir(fx->v, d);
+	remote_mem_reset_counts(fx->r);
+	assert_int_equal(vfs_lookup(fx->v, dir, "missing", &e), -ENOENT);
+	assert_int_equal(remote_mem_total(fx->r), 0);
+}
+
+static void negative_lookup_cached_for_attr_timeout(void **state)
+{
+	struct vfs_entry e;
+
+	(void)state;
+	assert_int_equal(vfs_lookup(fx->v, ROOT, "nope", &e), -ENOENT);
+	assert_int_equal(vfs_lookup(fx->v, ROOT, "nope", &e), -ENOENT);
+	assert_int_equal(calls(REMOTE_MEM_GETATTR), 1);
+	fake_now += SEC;
+	assert_int_equal(remote_mem_add_file(fx->r, "/nope", "", 0, 0644), 0);
+	assert_int_equal(vfs_lookup(fx->v, ROOT, "nope", &e), 0);
+	assert_int_equal(calls(REMOTE_MEM_GETATTR), 2);
+}
+
+static void getattr_cached_then_refetched_after_timeout(void **state)
+{
+	struct stat st;
+	uint64_t f;
+
+	(void)state;
+	assert_int_equal(remote_mem_add_file(fx->r, "/f", "abc", 3, 0640), 0);
+	f = lookup_ok(ROOT, "f");
+	assert_int_equal(calls(REMOTE_MEM_GETATTR), 1);
+	assert_int_equal(vfs_getattr(fx->v, f, &st), 0);
+	assert_int_equal(calls(REMOTE_MEM_GETATTR), 1);
+	assert_int_equal(st.st_size, 3);
+	assert_int_equal(st.st_mode, S_IFREG | 0640);
+	assert_int_equal(st.st_ino, f);
+	assert_int_equal(st.st_blksize, 128 * 1024);
+	fake_now += SEC;
+	assert_int_equal(remote_mem_set_data(fx->r, "/f", "abcdef", 6), 0);
+	assert_int_equal(vfs_getattr(fx->v, f, &st), 0);
+	assert_int_equal(calls(REMOTE_MEM_GETATTR), 2);
+	assert_int_equal(st.st_size, 6);
+}
+
+static void file_deleted_in_pod_is_enoent_at_getattr(void **state)
+{
+	struct stat st;
+	uint64_t f;
+
+	(void)state;
+	assert_int_equal(remote_mem_add_file(fx->r, "/f", "abc", 3, 0640), 0);
+	f = lookup_ok(ROOT, "f");
+	assert_int_equal(remote_mem_remove(fx->r, "/f"), 0);
+	fake_now += SEC;
+	assert_int_equal(vfs_getattr(fx->v, f, &st), -ENOENT);
+}
+
+static void replaced_file_gets_a_new_inode(void **state)
+{
+	uint64_t a, b;
+
+	(void)state;
+	assert_int_equal(remote_mem_add_file(fx->r, "/f", "old", 3, 0644), 0);
+	a = lookup_ok(ROOT, "f");
+	assert_int_equal(remote_mem_add_file(fx->r, "/f", "new", 3, 0644), 0); /* new pod ino */
+	fake_now += SEC;
+	b = lookup_ok(ROOT, "f");
+	assert_true(a != b);
+	/* the same file again: the same inode */
+	fake_now += SEC;
+	assert_int_equal(lookup_ok(ROOT, "f"), b);
+}
+
+static void forgotten_ino_is_estale(void **state)
+{
+	struct vfs_file *f;
+	struct vfs_entry e;
+	struct stat st;
+	bool keep;
+	char *s;
+	uint64_t ino;
+
+	(void)state;
+	assert_int_equal(remote_mem_add_file(fx->r, "/f", "abc", 3, 0644), 0);
+	ino = lookup_ok(ROOT, "f");
+	assert_int_equal(vfs_forget(fx->v, ino, 1), 0);
+	assert_int_equal(vfs_getattr(fx->v, ino, &st), -ESTALE);
+	assert_int_equal(vfs_open(fx->v, ino, O_RDONLY, &f, &keep), -ESTALE);
+	assert_int_equal(vfs_readlink(fx->v, ino, &s), -ESTALE);
+	assert_int_equal(vfs_lookup(fx->v, ino, "x", &e), -ESTALE);
+	assert_int_equal(vfs_forget(fx->v, ino, 1), -ESTALE);
+	assert_int_equal(vfs_mkdir(fx->v, ino, "x"), -ESTALE);
+}
+
+static void hostile_names_resolve_and_long_names_fail(void **state)
+{
+	static const char *names[] = { "with space", "new\nline", "-dash", "quote'\"",
+				       "\xff\xfe invalid utf8", "$(reboot)" };
+	char path[310], name[300];
+	struct vfs_entry e;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		snprintf(path, sizeof(path), "/%s", names[i]);
+		assert_int_equal(remote_mem_add_file(fx->r, path, "x", 1, 0644), 0);
+		lookup_ok(ROOT, names[i]);
+	}
+	memset(name, 'n', 255);
+	name[255] = '\0';
+	snprintf(path, sizeof(path), "/%s", name);
+	assert_int_equal(remote_mem_add_file(fx->r, path, "x", 1, 0644), 0);
+	lookup_ok(ROOT, name);
+	name[255] = 'n';
+	name[256] = '\0';
+	assert_int_equal(vfs_lookup(fx->v, ROOT, name, &e), -ENAMETOOLONG);
+}
+
+static void mount_root_below_slash_maps_paths(void **state)
+{
+	struct vfs_file *f;
+	bool keep;
+	char buf[16];
+	uint64_t ino;
+
+	(void)state;
+	teardown(NULL);
+	setup_with("/srv/www/", 1.0, -1, -1);
+	assert_int_equal(remote_mem_add_file(fx->r, "/srv/www/index.html", "hello", 5, 0644), 0);
+	assert_int_equal(remote_mem_add_dir(fx->r, "/srv/www/proc", 0755), 0);
+	assert_int_equal(remote_mem_add_file(fx->r, "/srv/www/proc/x", "", 0, 0644), 0);
+	ino = lookup_ok(ROOT, "index.html");
+	assert_int_equal(vfs_open(fx->v, ino, O_RDONLY, &f, &keep), 0);
+	assert_int_equal(vfs_read(fx->v, f, 0, buf, sizeof(buf)), 5);
+	assert_memory_equal(buf, "hello", 5);
+	vfs_release(fx->v, f);
+	/* hide_pseudo is automatic only for "/" and only for /proc itself */
+	ino = lookup_ok(ROOT, "proc");
+	lookup_ok(ino, "x");
+}
+
+static void uid_gid_override(void **state)
+{
+	struct vfs_cfg cfg;
+	struct vfs *v;
+	struct vfs_entry e;
+
+	(void)state;
+	assert_int_equal(remote_mem_add_file(fx->r, "/f", "x", 1, 0644), 0);
+	assert_int_equal(remote_mem_set_owner(fx->r, "/f", 33, 44), 0);
+	lookup_ok(ROOT, "f");
+	assert_int_equal(vfs_lookup(fx->v, ROOT, "f", &e), 0);
+	assert_int_equal(e.st.st_uid, 33);
+	assert_int_equal(e.st.st_gid, 44);
+	vfs_cfg_init(&cfg);
+	cfg.uid_override = 1000;
+	cfg.gid_override = 1001;
+	cfg.clock = fake_clock;
+	assert_int_equal(vfs_new(&v, &cfg, fx->r), 0);
+	assert_int_equal(vfs_lookup(v, ROOT, "f", &e), 0);
+	assert_int_equal(e.st.st_uid, 1000);
+	assert_int_equal(e.st.st_gid, 1001);
+	vfs_free(v);
+}
+
+/* ---- reading ---- */
+
+static void sequential_5mib_read_takes_few_remote_reads(void **state)
+{
+	size_t len = 5 * MiB, chunk = 128 * 1024;
+	unsigned char *data = pattern(len), *buf = malloc(chunk);
+	struct vfs_file *f;
+	bool keep;
+	uint64_t ino;
+
+	(void)state;
+	assert_int_equal(remote_mem_add_file(fx->r, "/big.bin", data, len, 0644), 0);
+	ino = lookup_ok(ROOT, "big.bin");
+	assert_int_equal(vfs_open(fx->v, ino, O_RDONLY, &f, &keep), 0);
+	for (size_t off = 0; off < len; off += chunk) {
+		assert_int_equal(vfs_read(fx->v, f, off, buf, chunk), chunk);
+		assert_memory_equal(buf, data + off, chunk);
+	}
+	assert_int_equal(vfs_read(fx->v, f, len, buf, chunk), 0);
+	vfs_release(fx->v, f);
+	/* 40 kernel-sized reads; the window grows to 1 MiB: ~5 MiB / 1 MiB
+	 * remote reads plus the ramp-up, and no byte read twice */
+	print_message("remote reads for 5 MiB sequential: %lu\n", calls(REMOTE_MEM_READ));
+	assert_true(calls(REMOTE_MEM_READ) <= 8);
+	assert_true(calls(REMOTE_MEM_READ) >= 5);
+	assert_int_equal(remote_mem_bytes_read(fx->r), len);
+	free(data);
+	free(buf);
+}
+
+static void reopen_with_unchanged_attrs_reads_nothing_remote(void **state)
+{
+	size_t len = 3 * MiB;
+	unsigned char *data = pattern(len), *buf = malloc(MiB);
+	struct vfs_file *f;
+	bool keep;
+	uint64_t ino;
+
+	(void)state;
+	assert_int_equal(remote_mem_add_file(fx->r, "/f", data, len, 0644), 0);
+	ino = lookup_ok(ROOT, "f");
+	assert_int_equal(vfs_open(fx->v, ino, O_RDONLY, &f, &keep), 0);
+	assert_true(keep);
+	for (size_t off = 0; off < len; off += MiB)
+		assert_int_equal(vfs_read(fx->v, f, off, buf, MiB), MiB);
+	vfs_release(fx->v, f);
+
+	fake_now += 5 * SEC; /* attributes are stale: open revalidates */
+	remote_mem_reset_counts(fx->r);
+	assert_int_equal(vfs_open(fx->v, ino, O_RDONLY, &f, &keep), 0);
+	assert_true(keep);
+	for (size_t off = 0; off < len; off += MiB) {
+		assert_int_equal(vfs_read(fx->v, f, off, buf, MiB), MiB);
+		assert_memory_equal(buf, data + off, MiB);
+	}
+	vfs_release(fx->v, f);
+	assert_int_equal(calls(REMOTE_MEM_READ), 0);
+	assert_int_equal(calls(REMOTE_MEM_GETATTR), 1);
+	free(data);
+	free(buf);
+}
+
+static void changed_mtime_at_open_drops_the_cache(void **state)
+{
+	unsigned char buf[8];
+	struct vfs_file *f;
+	bool keep;
+	uint64_t ino;
+
+	(void)state;
+	assert_int_equal(remote_mem_add_file(fx->r, "/f", "version1", 8, 0644), 0);
+	ino = lookup_ok(ROOT, "f");
+	assert_int_equal(vfs_open(fx->v, ino, O_RDONLY, &f, &keep), 0);
+	assert_int_equal(vfs_read(fx->v, f, 0, buf, 8), 8);
+	vfs_release(fx->v, f);
+	assert_int_equal(calls(REMOTE_MEM_READ), 1);
+
+	/* same size, new content, new mtime */
+	assert_int_equal(remote_mem_set_data(fx->r, "/f", "version2", 8), 0);
+	fake_now += 2 * SEC;
+	assert_int_equal(vfs_open(fx->v, ino, O_RDONLY, &f, &keep), 0);
+	assert_false(keep);
+	assert_int_equal(vfs_read(fx->v, f, 0, buf, 8), 8);
+	assert_memory_equal(buf, "version2", 8);
+	vfs_release(fx->v, f);
+	assert_int_equal(calls(REMOTE_MEM_READ), 2);
+
+	/* only mtime changed */
+	assert_int_equal(remote_mem_set_mtime(fx->r, "/f", 12345, 0), 0);
+	fake_now += 2 * SEC;
+	assert_int_equal(vfs_open(fx->v, ino, O_RDONLY, &f, &keep), 0);
+	assert_false(keep);
+	assert_int_equal(vfs_read(fx->v, f, 0, buf, 8), 8);
+	vfs_release(fx->v, f);
+	assert_int_equal(calls(REMOTE_MEM_READ), 3);
+}
+
+static void open_within_attr_timeout_trusts_cached_attrs(void **state)
+{
+	unsigned char buf[8];
+	struct vfs_file *f;
+	bool keep;
+	uint64_t ino;
+
+	(void)state;
+	assert_int_equal(remote_mem_add_file(fx->r, "/f", "version1", 8, 0644), 0);
+	ino = lookup_ok(ROOT, "f");
+	assert_int_equal(vfs_open(fx->v, ino, O_RDONLY, &f, &keep), 0);
+	assert_int_equal(vfs_read(fx->v, f, 0, buf, 8), 8);
+	vfs_release(fx->v, f);
+	assert_int_equal(remote_mem_set_data(fx->r, "/f", "version2", 8), 0);
+	remote_mem_reset_counts(fx->r);
+	fake_now += SEC / 2;
+	assert_int_equal(vfs_open(fx->v, ino, O_RDONLY, &f, &keep), 0);
+	assert_true(keep);
+	assert_int_equal(vfs_read(fx->v, f, 0, buf, 8), 8);
+	assert_memory_equal(buf, "version1", 8); /* the documented TTL window */
+	vfs_release(fx->v, f);
+	assert_int_equal(remote_mem_total(fx->r), 0);
+}
+
+static void attrs_from_listing_count_as_fresh_at_open(void **state)
+{
+	struct vfs_dir *d;
+	struct vfs_entry e;
+	struct vfs_file *f;
+	const char *name;
+	bool keep;
+
+	(void)state;
+	assert_int_equal(remote_mem_add_file(fx->r, "/d/f", "data", 4, 0644), 0);
+	e.ino = lookup_ok(ROOT, "d");
+	assert_int_equal(vfs_opendir(fx->v, e.ino, &d), 0);
+	assert_int_equal(vfs_dir_entry(fx->v, d, 2, true, &name, &e), 0);
+	vfs_releasedir(fx->v, d);
+	remote_mem_reset_counts(fx->r);
+	assert_int_equal(vfs_open(fx->v, e.ino, O_RDONLY, &f, &keep), 0);
+	assert_int_equal(calls(REMOTE_MEM_GETATTR), 0);
+	vfs_release(fx->v, f);
+}
+
+static void open_of_directory_is_eisdir(void **state)
+{
+	struct vfs_file *f;
+	bool keep;
+	uint64_t d;
+
+	(void)state;
+	assert_int_equal(remote_mem_add_dir(fx->r, "/d", 0755), 0);
+	d = lookup_ok(ROOT, "d");
+	assert_int_equal(vfs_open(fx->v, d, O_RDONLY, &f, &keep), -EISDIR);
+}
+
+/* ---- errors ---- */
+
+static void remote_errors_reach_caller_unchanged(void **state)
+{
+	struct vfs_file *f;
+	struct vfs_dir *d;
+	struct vfs_entry e;
+	unsigned char buf[16];
+	bool keep;
+	uint64_t ino, dir;
+
+	(void)state;
+	assert_int_equal(remote_mem_add_file(fx->r, "/secret", "top secret", 10, 0600), 0);
+	assert_int_equal(remote_mem_set_error(fx->r, "/secret", -EACCES), 0);
+	ino = lookup_ok(ROOT, "secret"); /* stat works, as for a mode 0600 file */
+	assert_int_equal(vfs_open(fx->v, ino, O_RDONLY, &f, &keep), 0);
+	assert_int_equal(vfs_read(fx->v, f, 0, buf, sizeof(buf)), -EACCES);
+	assert_int_equal(vfs_read(fx->v, f, 0, buf, sizeof(buf)), -EACCES);
+	vfs_release(fx->v, f);
+
+	assert_int_equal(vfs_lookup(fx->v, ROOT, "missing", &e), -ENOENT);
+
+	assert_int_equal(remote_mem_add_file(fx->r, "/hidden", "x", 1, 0600), 0);
+	assert_int_equal(remote_mem_set_error_ops(fx->r, "/hidden",
+						  REMOTE_MEM_OPMASK(REMOTE_MEM_GETATTR), -EACCES),
+			 0);
+	assert_int_equal(vfs_lookup(fx->v, ROOT, "hidden", &e), -EACCES);
+
+	assert_int_equal(remote_mem_add_file(fx->r, "/locked/f", "x", 1, 0600), 0);
+	assert_int_equal(remote_mem_set_error(fx->r, "/locked", -EACCES), 0);
+	dir = lookup_ok(ROOT, "locked");
+	assert_int_equal(vfs_opendir(fx->v, dir, &d), -EACCES);
+
+	assert_int_equal(remote_mem_add_file(fx->r, "/plain", "x", 1, 0644), 0);
+	ino = lookup_ok(ROOT, "plain");
+	assert_int_equal(vfs_lookup(fx->v, ino, "below", &e), -ENOTDIR);
+	assert_int_equal(vfs_opendir(fx->v, ino, &d), -ENOTDIR);
+
+	remote_mem_set_error_ops(fx->r, "/", REMOTE_MEM_OPMASK(REMOTE_MEM_STATFS), -ETIMEDOUT);
+	{
+		struct statvfs sv;
+
+		assert_int_equal(vfs_statfs(fx->v, ROOT, &sv), -ETIMEDOUT);
+	}
+}
+
+static void nth_read_fault_reaches_the_reader(void **state)
+{
+	size_t len = 4 * MiB;
+	unsigned char *data = pattern(len), *buf = malloc(MiB);
+	struct vfs_file *f;
+	bool keep;
+	uint64_t ino;
+	ssize_t n;
+	int failures = 0;
+
+	(void)state;
+	assert_int_equal(remote_mem_add_file(fx->r, "/f", data, len, 0644), 0);
+	ino = lookup_ok(ROOT, "f");
+	assert_int_equal(vfs_open(fx->v, ino, O_RDONLY, &f, &keep), 0);
+	remote_mem_fail_read(fx->r, 2, -ENOSPC);
+	for (size_t off = 0; off < len; off += 128 * 1024) {
+		n = vfs_read(fx->v, f, off, buf, 128 * 1024);
+		if (n == -ENOSPC) {
+			failures++;
+			n = vfs_read(fx->v, f, off, buf, 128 * 1024); /* a retry works */
+		}
+		assert_int_equal(n, 128 * 1024);
+		assert_memory_equal(buf, data + off, 128 * 1024);
+	}
+	assert_int_equal(failures, 1);
+	vfs_release(fx->v, f);
+
+	/* an EIO (a lost pod) is EIO too, not something else */
+	fake_now += 10 * SEC;
+	assert_int_equal(remote_mem_set_data(fx->r, "/f", "changed", 7), 0);
+	fake_now += 10 * SEC;
+	assert_int_equal(vfs_open(fx->v, ino, O_RDONLY, &f, &keep), 0);
+	remote_mem_fail_read(fx->r, 1, -EIO);
+	assert_int_equal(vfs_read(fx->v, f, 0, buf, 100), -EIO);
+	vfs_release(fx->v, f);
+	free(data);
+	free(buf);
+}
+
+/* ---- /proc, /sys, /dev when "/" is mounted ---- */
+
+static void hide_pseudo_shows_proc_sys_dev_empty(void **state)
+{
+	static const char *pseudo[] = { "proc", "sys", "dev" };
+	struct vfs_entry e;
+	struct vfs_dir *d;
+
+	(void)state;
+	assert_int_equal(remote_mem_add_file(fx->r, "/proc/self/status", "x", 1, 0444), 0);
+	assert_int_equal(remote_mem_add_file(fx->r, "/sys/kernel/x", "x", 1, 0444), 0);
+	assert_int_equal(remote_mem_add_file(fx->r, "/dev/null", "", 0, 0666), 0);
+	for (size_t i = 0; i < 3; i++) {
+		uint64_t ino = lookup_ok(ROOT, pseudo[i]);
+
+		assert_true(S_ISDIR(vfs_getattr(fx->v, ino, &e.st) == 0 ? e.st.st_mode : 0));
+		remote_mem_reset_counts(fx->r);
+		assert_int_equal(vfs_opendir(fx->v, ino, &d), 0);
+		assert_int_equal(vfs_dir_count(d), 2); /* "." and ".." only */
+		vfs_releasedir(fx->v, d);
+		assert_int_equal(vfs_lookup(fx->v, ino, "self", &e), -ENOENT);
+		assert_int_equal(vfs_lookup(fx->v, ino, "null", &e), -ENOENT);
+		assert_int_equal(remote_mem_total(fx->r), 0);
+	}
+}
+
+static void hide_pseudo_off_shows_everything(void **state)
+{
+	struct vfs_dir *d;
+	uint64_t ino;
+
+	(void)state;
+	teardown(NULL);
+	setup_with("/", 1.0, 1.0, 0);
+	assert_int_equal(remote_mem_add_file(fx->r, "/proc/self/status", "x", 1, 0444), 0);
+	ino = lookup_ok(ROOT, "proc");
+	assert_int_equal(vfs_opendir(fx->v, ino, &d), 0);
+	assert_int_equal(vfs_dir_count(d), 3);
+	vfs_releasedir(fx->v, d);
+	lookup_ok(ino, "self");
+}
+
+/* ---- read-only ---- */
+
+static void write_ops_are_erofs(void **state)
+{
+	struct vfs_file *f;
+	bool keep;
+	uint64_t ino;
+
+	(void)state;
+	assert_int_equal(remote_mem_add_file(fx->r, "/f", "x", 1, 0644), 0);
+	ino = lookup_ok(ROOT, "f");
+	assert_int_equal(vfs_open(fx->v, ino, O_WRONLY, &f, &keep), -EROFS);
+	assert_int_equal(vfs_open(fx->v, ino, O_RDWR, &f, &keep), -EROFS);
+	assert_int_equal(vfs_open(fx->v, ino, O_RDONLY | O_TRUNC, &f, &keep), -EROFS);
+	assert_int_equal(vfs_setattr(fx->v, ino), -EROFS);
+	assert_int_equal(vfs_mknod(fx->v, ROOT, "n"), -EROFS);
+	assert_int_equal(vfs_mkdir(fx->v, ROOT, "n"), -EROFS);
+	assert_int_equal(vfs_unlink(fx->v, ROOT, "f"), -EROFS);
+	assert_int_equal(vfs_rmdir(fx->v, ROOT, "f"), -EROFS);
+	assert_int_equal(vfs_symlink(fx->v, ROOT, "s"), -EROFS);
+	assert_int_equal(vfs_rename(fx->v, ROOT, "f", ROOT, "g"), -EROFS);
+	assert_int_equal(vfs_link(fx->v, ino, ROOT, "g"), -EROFS);
+	assert_int_equal(vfs_create(fx->v, ROOT, "new"), -EROFS);
+	assert_int_equal(vfs_write(fx->v, ino), -EROFS);
+	assert_int_equal(vfs_setxattr(fx->v, ino, "user.x"), -EROFS);
+	assert_int_equal(vfs_removexattr(fx->v, ino, "user.x"), -EROFS);
+	assert_int_equal(vfs_fallocate(fx->v, ino), -EROFS);
+	assert_int_equal(vfs_access(fx->v, ino, W_OK), -EROFS);
+	assert_int_equal(vfs_access(fx->v, ino, R_OK), 0);
+	assert_int_equal(vfs_access(fx->v, ino, F_OK), 0);
+	assert_int_equal(vfs_access(fx->v, ino, X_OK), -EACCES);
+	assert_int_equal(vfs_access(fx->v, ROOT, X_OK), 0);
+	{
+		struct statvfs sv;
+
+		assert_int_equal(vfs_statfs(fx->v, ROOT, &sv), 0);
+		assert_true(sv.f_flag & ST_RDONLY);
+		assert_int_equal(sv.f_namemax, 255);
+	}
+}
+
+/* ---- symlinks, xattrs, statistics ---- */
+
+static void readlink_is_cached_with_the_attrs(void **state)
+{
+	char *t;
+	uint64_t ino;
+
+	(void)state;
+	assert_int_equal(remote_mem_add_symlink(fx->r, "/link", "../some/target"), 0);
+	ino = lookup_ok(ROOT, "link");
+	assert_int_equal(vfs_readlink(fx->v, ino, &t), 0);
+	assert_string_equal(t, "../some/target");
+	free(t);
+	assert_int_equal(vfs_readlink(fx->v, ino, &t), 0);
+	free(t);
+	assert_int_equal(calls(REMOTE_MEM_READLINK), 1);
+	fake_now += SEC;
+	assert_int_equal(vfs_readlink(fx->v, ino, &t), 0);
+	free(t);
+	assert_int_equal(calls(REMOTE_MEM_READLINK), 2);
+}
+
+static void stats_xattr_on_root_only(void **state)
+{
+	char *val, *list;
+	size_t len;
+	uint64_t ino;
+	struct vfs_file *f;
+	bool keep;
+	char buf[4];
+
+	(void)state;
+	assert_int_equal(remote_mem_add_file(fx->r, "/f", "abcd", 4, 0644), 0);
+	ino = lookup_ok(ROOT, "f");
+	assert_int_equal(vfs_open(fx->v, ino, O_RDONLY, &f, &keep), 0);
+	assert_int_equal(vfs_read(fx->v, f, 0, buf, 4), 4);
+	assert_int_equal(vfs_read(fx->v, f, 0, buf, 4), 4);
+	vfs_release(fx->v, f);
+
+	assert_int_equal(vfs_getxattr(fx->v, ROOT, VFS_STATS_XATTR, &val, &len), 0);
+	assert_int_equal(strlen(val), len);
+	assert_non_null(strstr(val, "remote_requests 2\n")); /* getattr + read */
+	assert_non_null(strstr(val, "page_cache_hits 1\n"));
+	assert_non_null(strstr(val, "page_cache_misses 1\n"));
+	assert_non_null(strstr(val, "attr_cache_hits "));
+	assert_non_null(strstr(val, "\nmem_requests 2\n")); /* the remote's own, appended */
+	free(val);
+
+	assert_int_equal(vfs_getxattr(fx->v, ino, VFS_STATS_XATTR, &val, &len), -ENODATA);
+	assert_int_equal(vfs_getxattr(fx->v, ROOT, "user.other", &val, &len), -ENODATA);
+	assert_int_equal(vfs_listxattr(fx->v, ROOT, &list, &len), 0);
+	assert_int_equal(len, sizeof(VFS_STATS_XATTR));
+	assert_memory_equal(list, VFS_STATS_XATTR, sizeof(VFS_STATS_XATTR));
+	free(list);
+	assert_int_equal(vfs_listxattr(fx->v, ino, &list, &len), 0);
+	assert_int_equal(len, 0);
+	assert_null(list);
+}
+
+/* A remote whose readdir returns names no path could name. */
+static int bad_getattr(struct remote *r, const char *path, struct remote_attr *out)
+{
+	(void)r;
+	(void)path;
+	memset(out, 0, sizeof(*out));
+	out->mode = S_IFDIR | 0755;
+	return 0;
+}
+
+static int bad_readdir(struct remote *r, const char *path, struct remote_dirent **out, size_t *n)
+{
+	static const char *names[] = { "", ".", "..", "a/b", "ok", "/" };
+	struct remote_dirent *d = calloc(7, sizeof(*d));
+	char longname[300];
+
+	(void)r;
+	(void)path;
+	for (size_t i = 0; i < 6; i++) {
+		d[i].name = strdup(names[i]);
+		d[i].attr.mode = S_IFREG | 0644;
+	}
+	memset(longname, 'x', 256);
+	longname[256] = '\0';
+	d[6].name = strdup(longname);
+	*out = d;
+	*n = 7;
+	return 0;
+}
+
+static void impossible_names_from_the_pod_are_dropped(void **state)
+{
+	static const struct remote_ops ops = { .getattr = bad_getattr, .readdir = bad_readdir };
+	struct remote bad = { &ops, NULL };
+	struct vfs_cfg cfg;
+	struct vfs_dir *d;
+	struct vfs_entry e;
+	const char *name;
+	struct vfs *v;
+	enum log_level old = log_threshold;
+
+	(void)state;
+	vfs_cfg_init(&cfg);
+	cfg.clock = fake_clock;
+	assert_int_equal(vfs_new(&v, &cfg, &bad), 0);
+	log_set_level(LOG_ERR); /* the expected warning */
+	assert_int_equal(vfs_opendir(v, ROOT, &d), 0);
+	log_set_level(old);
+	assert_int_equal(vfs_dir_count(d), 3);
+	assert_int_equal(vfs_dir_entry(v, d, 2, true, &name, &e), 0);
+	assert_string_equal(name, "ok");
+	vfs_forget(v, e.ino, 1);
+	vfs_releasedir(v, d);
+	vfs_free(v);
+}
+
+static const struct CMUnitTest tests[] = {
+	cmocka_unit_test_setup_teardown(ls_l_of_1000_entries_is_one_readdir_and_no_getattr, setup,
+					teardown),
+	cmocka_unit_test_setup_teardown(ls_l_without_readdirplus_is_still_one_readdir, setup,
+					teardown),
+	cmocka_unit_test_setup_teardown(second_listing_within_dir_timeout_makes_no_remote_call,
+					setup, teardown),
+	cmocka_unit_test_setup_teardown(listing_after_dir_timeout_is_one_readdir, setup, teardown),
+	cmocka_unit_test_setup_teardown(listing_shows_new_entries_after_timeout_and_rewind, setup,
+					teardown),
+	cmocka_unit_test_setup_teardown(dot_and_dotdot_come_first, setup, teardown),
+	cmocka_unit_test_setup_teardown(readdirplus_entry_takes_one_lookup, setup, teardown),
+	cmocka_unit_test_setup_teardown(lookup_uses_fresh_parent_listing_for_missing_names, setup,
+					teardown),
+	cmocka_unit_test_setup_teardown(negative_lookup_cached_for_attr_timeout, setup, teardown),
+	cmocka_unit_test_setup_teardown(getattr_cached_then_refetched_after_timeout, setup,
+					teardown),
+	cmocka_unit_test_setup_teardown(file_deleted_in_pod_is_enoent_at_getattr, setup, teardown),
+	cmocka_unit_test_setup_teardown(replaced_file_gets_a_new_inode, setup, teardown),
+	cmocka_unit_test_setup_teardown(forgotten_ino_is_estale, setup, teardown),
+	cmocka_unit_test_setup_teardown(hostile_names_resolve_and_long_names_fail, setup, teardown),
+	cmocka_unit_test_setup_teardown(mount_root_below_slash_maps_paths, setup, teardown),
+	cmocka_unit_test_setup_teardown(uid_gid_override, setup, teardown),
+	cmocka_unit_test_setup_teardown(sequential_5mib_read_takes_few_remote_reads, setup,
+					teardown),
+	cmocka_unit_test_setup_teardown(reopen_with_unchanged_attrs_reads_nothing_remote, setup,
+					teardown),
+	cmocka_unit_test_setup_teardown(changed_mtime_at_open_drops_the_cache, setup, teardown),
+	cmocka_unit_test_setup_teardown(open_within_attr_timeout_trusts_cached_attrs, setup,
+					teardown),
+	cmocka_unit_test_setup_teardown(attrs_from_listing_count_as_fresh_at_open, setup, teardown),
+	cmocka_unit_test_setup_teardown(open_of_directory_is_eisdir, setup, teardown),
+	cmocka_unit_test_setup_teardown(remote_errors_reach_caller_unchanged, setup, teardown),
+	cmocka_unit_test_setup_teardown(nth_read_fault_reaches_the_reader, setup, teardown),
+	cmocka_unit_test_setup_teardown(hide_pseudo_shows_proc_sys_dev_empty, setup, teardown),
+	cmocka_unit_test_setup_teardown(hide_pseudo_off_shows_everything, setup, teardown),
+	cmocka_unit_test_setup_teardown(write_ops_are_erofs, setup, teardown),
+	cmocka_unit_test_setup_teardown(readlink_is_cached_with_the_attrs, setup, teardown),
+	cmocka_unit_test_setup_teardown(stats_xattr_on_root_only, setup, teardown),
+	cmocka_unit_test(impossible_names_from_the_pod_are_dropped),
+};
+
+UNIT_MAIN(tests)
