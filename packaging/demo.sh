@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # packaging/demo.sh: the README's first command. Installs what podfs needs,
 # builds it, starts kube-sim (the bundled emulated cluster) with its demo
-# pod, and shows the pod's files through podfs. On a terminal it then
-# waits so you can try podfs yourself; everything is stopped and removed
-# when it ends (Enter, Ctrl-C, or any failure).
+# pod, mounts the pod's filesystem with podfs and lists it. On a terminal
+# it then waits so you can look around; the mount, kube-sim and the temp
+# files are removed when it ends (Enter, Ctrl-C, or any failure).
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -22,6 +22,23 @@ export PATH="$root/build:$PATH"
 SIM_TIMEOUT=${SIM_TIMEOUT:-3600} sim_start
 
 say() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
+mnt=$SIM_WORK/demo-mount
+mkdir -p "$mnt"
+sim_on_cleanup 'mountpoint -q "$mnt" && { podfs umount "$mnt" || fusermount3 -uz "$mnt"; }'
+
+say "podfs mount demo:/ $mnt"
+podfs mount demo:/ "$mnt"
+say "ls -la $mnt"
+ls -la "$mnt"
+say "ls -la $mnt/srv/demo"
+ls -la "$mnt/srv/demo"
+say "cat $mnt/srv/demo/hello.txt"
+cat "$mnt/srv/demo/hello.txt"
+say "sha256sum $mnt/srv/demo/bin.dat   # the same bytes as in the pod"
+sha256sum "$mnt/srv/demo/bin.dat"
+podfs exec demo -- sha256sum /srv/demo/bin.dat
+say "podfs stats $mnt"
+podfs stats "$mnt"
 say "podfs exec demo -- ls -la /srv/demo"
 podfs exec demo -- ls -la /srv/demo
 say "podfs exec demo -- cat /srv/demo/hello.txt"
@@ -36,7 +53,8 @@ if [ -t 0 ] && [ -t 1 ]; then
     cat <<TXT
 
 kube-sim is running with pods: $(KUBECONFIG=$KUBECONFIG kubectl get pods -o name 2>/dev/null | tr '\n' ' ')
-In another shell, as root:
+The demo pod is mounted (read-only) on $mnt. In another shell, as root:
+    ls $mnt/etc; grep -r hello $mnt/srv
     export KUBECONFIG=$KUBECONFIG PATH=$root/build:\$PATH
     podfs exec gnu -- sh -c 'uname -a; ls /srv/demo'
     kubectl get pods

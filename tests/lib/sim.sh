@@ -261,9 +261,19 @@ _sim_running() {
     [ "${s%% *}" != Z ]
 }
 
+# sim_on_cleanup CMD: run CMD first at clean-up (e.g. unmount), before
+# kube-sim is stopped and the temp dir removed.
+_SIM_HOOKS=()
+sim_on_cleanup() {
+    _SIM_HOOKS+=("$1")
+}
+
 _sim_cleanup() {
-    local rc=$1 ok=1 m
+    local rc=$1 ok=1 m h
     set +e
+    for h in "${_SIM_HOOKS[@]}"; do
+        eval "$h"
+    done
     # our own background jobs (e.g. a kubectl started with &)
     _sim_kill_jobs
     sim_stop || ok=0

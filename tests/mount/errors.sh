@@ -4,7 +4,6 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 skip_unless_fuse
 sim_start
-trap '_mnt_cleanup' EXIT
 d=$(mktemp -d -p "$SIM_WORK")
 check() { # EXPECTED-TEXT ARGS...
     local want=$1

@@ -6,6 +6,7 @@
 
 PODFS=${PODFS:-$PODFS_BUILD/podfs}
 _MNT_LIST=()
+sim_on_cleanup _mnt_cleanup
 
 _mnt_cleanup() {
     local m

@@ -8,7 +8,6 @@ set -euo pipefail
 pod=${1:?usage: read.sh POD}
 skip_unless_fuse
 sim_start
-trap '_mnt_cleanup' EXIT
 root=$(sim_rootfs "$pod")
 src="$root/srv/t"
 mkdir -p "$src/hostile/sub dir" "$src/many" "$src/empty-dir"
