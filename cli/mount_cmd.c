@@ -188,15 +188,20 @@ static void on_ready(void *arg)
 		(void)w;
 		close(r->fd);
 		r->fd = -1;
-		/* Detached from the terminal from now on. */
+		/* Detached from the terminal from now on; warnings and errors go
+		 * to $PODFS_DAEMON_LOG when set (tests keep them), else nowhere. */
 		int nfd = open("/dev/null", O_RDWR);
+		const char *logf = getenv("PODFS_DAEMON_LOG");
+		int lfd = logf && *logf ? open(logf, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600) : -1;
 
 		if (nfd >= 0) {
 			dup2(nfd, 0);
 			dup2(nfd, 1);
-			dup2(nfd, 2);
+			dup2(lfd >= 0 ? lfd : nfd, 2);
 			close(nfd);
 		}
+		if (lfd >= 0)
+			close(lfd);
 	}
 }
 

@@ -298,7 +298,8 @@ static ssize_t be_read(struct remote *r, const char *path, uint64_t off, void *d
 		buf_cleanup(&msg);
 	}
 	if (!rc) {
-		memcpy(dst, out.data, out.len);
+		if (out.len)
+			memcpy(dst, out.data, out.len);
 		rc = (ssize_t)out.len;
 	}
 	buf_cleanup(&p);

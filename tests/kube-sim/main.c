@@ -508,5 +508,6 @@ int main(int argc, char **argv)
 	cluster_stop(&ksim.cluster);
 	snprintf(path, sizeof(path), "%s/pid", ksim.state_dir);
 	unlink(path);
+	tls_free(&tm);
 	return 0;
 }

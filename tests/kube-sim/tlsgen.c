@@ -186,3 +186,16 @@ SSL_CTX *tls_server_ctx(struct tls_material *m)
 	SSL_CTX_set_mode(ctx, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	return ctx;
 }
+
+void tls_free(struct tls_material *m)
+{
+	EVP_PKEY_free(m->ca_key);
+	EVP_PKEY_free(m->srv_key);
+	EVP_PKEY_free(m->cli_key);
+	EVP_PKEY_free(m->view_key);
+	X509_free(m->ca);
+	X509_free(m->srv);
+	X509_free(m->cli);
+	X509_free(m->view);
+	memset(m, 0, sizeof(*m));
+}

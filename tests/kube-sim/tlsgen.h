@@ -18,6 +18,7 @@ struct conn_alpn_sink {
 };
 
 int tls_make_all(struct tls_material *m);
+void tls_free(struct tls_material *m);
 SSL_CTX *tls_server_ctx(struct tls_material *m);
 /* PEM text, malloc'd. */
 char *pem_of_cert(X509 *x);

@@ -10,6 +10,10 @@ sim_on_cleanup _mnt_cleanup
 
 _mnt_cleanup() {
     local m
+    if [ -s "${PODFS_DAEMON_LOG:-}" ]; then
+        echo "--- podfs daemon log:" >&2
+        tail -n 40 "$PODFS_DAEMON_LOG" >&2
+    fi
     for m in "${_MNT_LIST[@]}"; do
         if mountpoint -q "$m" 2>/dev/null; then
             fusermount3 -u "$m" 2>/dev/null || fusermount3 -uz "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
@@ -28,6 +32,8 @@ skip_unless_fuse() {
 mnt_mount() {
     local target=$1 m
     shift
+    # The daemons' warnings and errors (sanitizer reports too) land here.
+    export PODFS_DAEMON_LOG=${PODFS_DAEMON_LOG:-$SIM_WORK/podfs-daemon.log}
     m=$(mktemp -d -p "$SIM_WORK" mnt.XXXXXX)
     _MNT_LIST+=("$m")
     run_timeout 60 "$PODFS" mount "$@" "$target" "$m" >&2 || return 1
@@ -45,4 +51,13 @@ tree_listing() {
 # their huge sparse files by range instead).
 tree_sums() {
     (cd "$1" && find . -type f -size -1G -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum)
+}
+
+# mnt_check_daemon_log: fail on errors or sanitizer reports from a daemon.
+mnt_check_daemon_log() {
+    [ -s "${PODFS_DAEMON_LOG:-}" ] || return 0
+    if grep -qE 'error:|runtime error|AddressSanitizer|LeakSanitizer' "$PODFS_DAEMON_LOG"; then
+        cat "$PODFS_DAEMON_LOG" >&2
+        fail "the podfs daemon reported errors"
+    fi
 }

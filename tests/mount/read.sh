@@ -68,4 +68,5 @@ assert_contains "$(cat "$SIM_WORK/err")" "No such file or directory" "missing fi
 mountpoint -q "$m" && fail "still mounted after podfs umount"
 sleep 0.5
 pgrep -f -- "$PODFS mount .*$m" >/dev/null && fail "the podfs daemon is still running"
+mnt_check_daemon_log
 echo "PASS: read mount of $pod"
