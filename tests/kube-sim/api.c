@@ -698,6 +698,10 @@ static int set_knob(const char *key, const char *val)
 		ksim.knobs.v4_only = strcmp(val, "0") && strcasecmp(val, "false");
 		return 0;
 	}
+	if (!strcmp(key, "blackhole")) {
+		ksim.knobs.blackhole = strcmp(val, "0") && strcasecmp(val, "false");
+		return 0;
+	}
 	if (parse_i64(val, strlen(val), 0, INT64_MAX, &v))
 		return -EINVAL;
 	if (!strcmp(key, "exec_delay_ms"))
@@ -731,6 +735,7 @@ static cJSON *knobs_json(void)
 	cJSON_AddNumberToObject(o, "fail_status", ksim.knobs.fail_status);
 	cJSON_AddNumberToObject(o, "max_execs", ksim.knobs.max_execs);
 	cJSON_AddBoolToObject(o, "v4_only", ksim.knobs.v4_only);
+	cJSON_AddBoolToObject(o, "blackhole", ksim.knobs.blackhole);
 	cJSON_AddNumberToObject(o, "active_execs", ksim.active_execs);
 	cJSON_AddNumberToObject(o, "exec_count", (double)ksim.exec_seq);
 	return o;

@@ -520,6 +520,23 @@ void exec_run(struct conn *c, struct exec_opts *o, int *exit_code, char *err, si
 	*exit_code = -1;
 	err[0] = '\0';
 	s.p.in_fd = s.p.out_fd = s.p.err_fd = s.p.report_fd = -1;
+	if (o->knobs.blackhole) {
+		/* A link that died silently: read and drop everything (no pongs,
+		 * no data, no close) until the client gives up. */
+		uint64_t end = now_ms() + 15 * 60 * 1000;
+
+		while (now_ms() < end) {
+			struct pollfd pf = { .fd = c->fd, .events = POLLIN };
+
+			if (poll(&pf, 1, 1000) > 0 || SSL_pending(c->ssl) > 0) {
+				if (conn_read_nb(c) < 0)
+					break;
+				c->rlen = 0;
+			}
+		}
+		snprintf(err, errlen, "blackhole: the client gave up");
+		return;
+	}
 	/* "Connection established": one empty message on the lowest writable channel. */
 	send_frame(&s, WS_OP_BINARY, o->out ? 1 : (o->err ? 2 : 3), NULL, 0);
 

@@ -75,6 +75,7 @@ struct ksim_knobs {
 	int fail_status;	   /* ... with this HTTP status */
 	int max_execs;		   /* concurrent execs; 429 beyond; 0 = unlimited */
 	bool v4_only;		   /* offer only v4.channel.k8s.io, as an older cluster */
+	bool blackhole;		   /* after the 101, swallow everything, answer nothing (a dead link) */
 };
 
 enum ksim_role { ROLE_NONE = 0, ROLE_VIEWER, ROLE_ADMIN };

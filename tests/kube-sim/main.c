@@ -82,7 +82,8 @@ static void usage(FILE *f)
 		"  --kill-after-bytes N  drop an exec connection after N payload bytes\n"
 		"  --max-execs N         concurrent execs; 429 beyond\n"
 		"  -v                    log connections to stderr\n"
-		"Knobs can be changed while running: GET /_sim/knobs?NAME=VALUE with the bearer token in DIR/sim.token.\n");
+		"Knobs can be changed while running: GET /_sim/knobs?NAME=VALUE with the bearer token in DIR/sim.token\n"
+		"(also fail_next, fail_status, blackhole=1: execs get a 101 and then silence).\n");
 }
 
 static void on_signal(int sig)
