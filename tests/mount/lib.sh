@@ -18,8 +18,9 @@ _mnt_cleanup() {
         if mountpoint -q "$m" 2>/dev/null; then
             fusermount3 -u "$m" 2>/dev/null || fusermount3 -uz "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
         fi
+        # only our own daemons: other tests may run in parallel
+        pkill -f -- "$PODFS mount .*$m\$" 2>/dev/null || true
     done
-    pkill -f -- "$PODFS mount" 2>/dev/null || true
 }
 
 skip_unless_fuse() {
@@ -60,4 +61,15 @@ mnt_check_daemon_log() {
         cat "$PODFS_DAEMON_LOG" >&2
         fail "the podfs daemon reported errors"
     fi
+}
+
+# mnt_wait_gone MOUNTPOINT: wait (up to 20 s: sanitizer builds exit slowly)
+# until the daemon serving MOUNTPOINT has exited.
+mnt_wait_gone() {
+    local i
+    for ((i = 0; i < 200; i++)); do
+        pgrep -f -- "$PODFS mount .*$1\$" >/dev/null || return 0
+        sleep 0.1
+    done
+    return 1
 }

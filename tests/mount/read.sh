@@ -66,7 +66,6 @@ assert_contains "$(cat "$SIM_WORK/err")" "No such file or directory" "missing fi
 # 6. unmount leaves nothing
 "$PODFS" umount "$m" || fail "podfs umount"
 mountpoint -q "$m" && fail "still mounted after podfs umount"
-sleep 0.5
-pgrep -f -- "$PODFS mount .*$m" >/dev/null && fail "the podfs daemon is still running"
+mnt_wait_gone "$m" || fail "the podfs daemon is still running 20 s after umount"
 mnt_check_daemon_log
 echo "PASS: read mount of $pod"
