@@ -27,6 +27,8 @@ void cli_conn_close(struct cli_conn *c);
 
 int cmd_exec(int argc, char **argv);
 int cmd_mount(int argc, char **argv);
+/* As mount(8)'s helper: SRC MNT [-s] [-f] [-n] [-v] [-o OPTS]. */
+int cmd_mount_helper(int argc, char **argv);
 int cmd_umount(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 

@@ -4,8 +4,10 @@
  * PODFS_DEBUG=1 in the environment turns on debug logging.
  */
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <string.h>
 
 #include "common.h"
@@ -28,12 +30,28 @@ static void usage(FILE *out)
 		"  help       print this help\n");
 }
 
+/* mount(8) runs "mount.fuse.podfs SRC MNT -o OPTS" (or, through
+ * mount.fuse3, "podfs SRC MNT -o OPTS"). */
+static bool called_as_mount_helper(int argc, char **argv)
+{
+	const char *base = strrchr(argv[0], '/');
+	struct stat st;
+
+	base = base ? base + 1 : argv[0];
+	if (!strcmp(base, "mount.fuse.podfs") || !strcmp(base, "mount.podfs"))
+		return true;
+	return argc >= 3 && argv[1][0] != '-' && strchr(argv[1], ':') && stat(argv[2], &st) == 0 &&
+	       S_ISDIR(st.st_mode);
+}
+
 int main(int argc, char **argv)
 {
 	log_set_name("podfs");
 	if (getenv("PODFS_DEBUG") && getenv("PODFS_DEBUG")[0] == '1')
 		log_set_level(LOG_DEBUG);
 	signal(SIGPIPE, SIG_IGN);
+	if (argc >= 2 && called_as_mount_helper(argc, argv))
+		return cmd_mount_helper(argc, argv);
 	if (argc < 2) {
 		usage(stderr);
 		return 2;

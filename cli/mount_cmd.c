@@ -35,6 +35,7 @@ static void mount_usage(FILE *f)
 
 struct mount_args {
 	struct cli_conn c;
+	bool as_helper; /* run by mount(8): -s -n -v mean nothing to us */
 	const char *pod;
 	char *ns_from_target;
 	const char *path;
@@ -101,8 +102,11 @@ static int parse_opts(struct mount_args *m, const char *opts)
 		    !strcmp(o, "user") || !strcmp(o, "users") || !strcmp(o, "defaults")) {
 			continue; /* read-only anyway; mount(8) words that need nothing from us */
 		} else if (!strcmp(o, "rw")) {
-			fprintf(stderr, "podfs: this version mounts read-only (writing through the mount is not implemented yet)\n");
-			return -ENOTSUP;
+			if (!m->as_helper) {
+				fprintf(stderr, "podfs: this version mounts read-only (writing through the mount is not implemented yet)\n");
+				return -ENOTSUP;
+			}
+			/* mount(8) says rw unless told ro: the mount is read-only anyway. */
 		} else if (!strcmp(o, "allow_other")) {
 			m->fs.allow_other = true;
 		} else if (!strcmp(o, "debug")) {
@@ -253,9 +257,9 @@ out:
 	return rc ? 1 : 0;
 }
 
-int cmd_mount(int argc, char **argv)
+static int mount_main(int argc, char **argv, bool as_helper)
 {
-	struct mount_args m = { 0 };
+	struct mount_args m = { .as_helper = as_helper };
 	const char *pos[2] = { NULL, NULL };
 	int npos = 0, i, rc = 1, fds[2];
 	struct stat st;
@@ -278,6 +282,8 @@ int cmd_mount(int argc, char **argv)
 		} else if (!strncmp(argv[i], "-o", 2) && argv[i][2]) {
 			if (parse_opts(&m, argv[i] + 2))
 				goto out;
+		} else if (as_helper && (!strcmp(argv[i], "-s") || !strcmp(argv[i], "-n") || !strcmp(argv[i], "-v"))) {
+			continue; /* sloppy, no mtab, verbose: nothing to do */
 		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
 			mount_usage(stdout);
 			rc = 0;
@@ -351,6 +357,16 @@ out:
 	free(m.optbuf);
 	free(m.ns_from_target);
 	return rc;
+}
+
+int cmd_mount(int argc, char **argv)
+{
+	return mount_main(argc, argv, false);
+}
+
+int cmd_mount_helper(int argc, char **argv)
+{
+	return mount_main(argc, argv, true);
 }
 
 int cmd_umount(int argc, char **argv)
