@@ -101,6 +101,26 @@ static const struct lws_protocols protocols[] = {
 	{ NULL, NULL, 0, 0, 0, NULL, 0 },
 };
 
+/* Append a copy of P[0..N) for channel CHAN to the queue HEAD/TAIL. */
+static int chunk_push(struct chunk **head, struct chunk **tail, uint8_t chan, const void *p, size_t n)
+{
+	struct chunk *c = malloc(sizeof(*c) + n);
+
+	if (!c)
+		return -ENOMEM;
+	c->next = NULL;
+	c->len = n;
+	c->off = 0;
+	c->chan = chan;
+	memcpy(c->data, p, n);
+	if (*tail)
+		(*tail)->next = c;
+	else
+		*head = c;
+	*tail = c;
+	return 0;
+}
+
 static void free_chunks(struct chunk *c)
 {
 	while (c) {
@@ -513,21 +533,9 @@ static void on_receive(struct kexec *x, struct lws *wsi, const uint8_t *p, size_
 		return; /* an empty message is no EOF (the "connected" signal is one) */
 	pthread_mutex_lock(&kc->lock);
 	if (x->cur_chan == KEXEC_STDOUT || x->cur_chan == KEXEC_STDERR) {
-		struct chunk *c = malloc(sizeof(*c) + n);
+		bool was_empty = !x->out_head;
 
-		if (c) {
-			bool was_empty = !x->out_head;
-
-			c->next = NULL;
-			c->len = n;
-			c->off = 0;
-			c->chan = (uint8_t)x->cur_chan;
-			memcpy(c->data, p, n);
-			if (x->out_tail)
-				x->out_tail->next = c;
-			else
-				x->out_head = c;
-			x->out_tail = c;
+		if (chunk_push(&x->out_head, &x->out_tail, (uint8_t)x->cur_chan, p, n) == 0) {
 			x->out_bytes += n;
 			kc->stats.bytes_in += n;
 			if (was_empty)
@@ -894,7 +902,6 @@ ssize_t kexec_write(struct kexec *x, const void *p, size_t n, int timeout_ms)
 	struct kclient *kc = x->kc;
 	uint64_t dl = deadline_of(timeout_ms);
 	size_t room;
-	struct chunk *c;
 
 	if (!x->want_in)
 		return -EBADF;
@@ -913,21 +920,10 @@ ssize_t kexec_write(struct kexec *x, const void *p, size_t n, int timeout_ms)
 	room = INQ_CAP - x->in_bytes;
 	if (n > room)
 		n = room;
-	c = malloc(sizeof(*c) + n);
-	if (!c) {
+	if (chunk_push(&x->in_head, &x->in_tail, 0, p, n)) {
 		pthread_mutex_unlock(&kc->lock);
 		return -ENOMEM;
 	}
-	c->next = NULL;
-	c->len = n;
-	c->off = 0;
-	c->chan = 0;
-	memcpy(c->data, p, n);
-	if (x->in_tail)
-		x->in_tail->next = c;
-	else
-		x->in_head = c;
-	x->in_tail = c;
 	x->in_bytes += n;
 	x->write_req = true;
 	pthread_mutex_unlock(&kc->lock);

@@ -14,6 +14,7 @@
 #include "backend.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -178,24 +179,39 @@ static int fail_from(struct buf *out, int status)
 	return e;
 }
 
+/* Build a command from FMT (hq_cmd's conversions) and run it; OUT gets
+ * its output. A non-zero exit status becomes the errno its message names. */
+static int pod_cmd(struct backend *b, struct buf *out, const char *fmt, ...)
+{
+	struct buf cmd;
+	va_list ap;
+	int rc, st;
+
+	buf_init(&cmd, 16384);
+	va_start(ap, fmt);
+	rc = hq_vcmd(&cmd, fmt, ap);
+	va_end(ap);
+	if (!rc)
+		rc = run(b, cmd.data, out, &st);
+	if (!rc && st)
+		rc = fail_from(out, st);
+	buf_cleanup(&cmd);
+	return rc;
+}
+
 /* ---- ops ---- */
 
 static int be_getattr(struct remote *r, const char *path, struct remote_attr *a)
 {
 	struct backend *b = r->priv;
-	struct buf p, cmd, out;
-	int rc, st;
+	struct buf p, out;
+	int rc;
 
 	rc = full_path(b, path, &p);
-	buf_init(&cmd, 16384);
 	buf_init(&out, 4096);
 	if (!rc)
-		rc = b->t.gnu_stat ? hq_cmd(&cmd, "stat --printf %q -- %q", FMT_GNU "\\n", p.data)
-				   : hq_cmd(&cmd, "stat -c %q -- %q", FMT_BB, p.data);
-	if (!rc)
-		rc = run(b, cmd.data, &out, &st);
-	if (!rc && st)
-		rc = fail_from(&out, st);
+		rc = b->t.gnu_stat ? pod_cmd(b, &out, "stat --printf %q -- %q", FMT_GNU "\\n", p.data)
+				   : pod_cmd(b, &out, "stat -c %q -- %q", FMT_BB, p.data);
 	if (!rc) {
 		size_t l = out.len;
 
@@ -206,7 +222,6 @@ static int be_getattr(struct remote *r, const char *path, struct remote_attr *a)
 			log_warn("unexpected stat output for %s", path);
 	}
 	buf_cleanup(&p);
-	buf_cleanup(&cmd);
 	buf_cleanup(&out);
 	return rc;
 }
@@ -311,21 +326,19 @@ static ssize_t be_read(struct remote *r, const char *path, uint64_t off, void *d
 static int be_readlink(struct remote *r, const char *path, char **target)
 {
 	struct backend *b = r->priv;
-	struct buf p, cmd, out;
-	int rc, st;
+	struct buf p, out;
+	int rc;
 
 	*target = NULL;
 	rc = full_path(b, path, &p);
-	buf_init(&cmd, 16384);
 	buf_init(&out, 8192);
 	if (!rc)
-		rc = hq_cmd(&cmd, "readlink -- %q", p.data);
-	if (!rc)
-		rc = run(b, cmd.data, &out, &st);
+		rc = pod_cmd(b, &out,
+			     "readlink -- %q || { if [ -L %q ]; then :; elif [ -e %q ]; then echo 'podfs: Invalid argument'; "
+			     "else echo 'podfs: No such file or directory'; fi; exit 1; }",
+			     p.data, p.data, p.data);
 	if (rc == -E2BIG)
 		rc = -ENAMETOOLONG;
-	if (!rc && st)
-		rc = out.len ? fail_from(&out, st) : -EINVAL; /* silent failure: not a symlink */
 	if (!rc) {
 		if (!out.len || out.data[out.len - 1] != '\n') {
 			rc = -EIO;
@@ -338,7 +351,6 @@ static int be_readlink(struct remote *r, const char *path, char **target)
 		}
 	}
 	buf_cleanup(&p);
-	buf_cleanup(&cmd);
 	buf_cleanup(&out);
 	return rc;
 }
@@ -346,22 +358,16 @@ static int be_readlink(struct remote *r, const char *path, char **target)
 static int be_statfs(struct remote *r, const char *path, struct statvfs *sv)
 {
 	struct backend *b = r->priv;
-	struct buf p, cmd, out;
-	int rc, st;
+	struct buf p, out;
+	int rc;
 
 	rc = full_path(b, path, &p);
-	buf_init(&cmd, 16384);
 	buf_init(&out, 1024);
 	if (!rc)
-		rc = hq_cmd(&cmd, "stat -f -c %q -- %q", "%S %b %f %a %c %d %l", p.data);
-	if (!rc)
-		rc = run(b, cmd.data, &out, &st);
-	if (!rc && st)
-		rc = fail_from(&out, st);
+		rc = pod_cmd(b, &out, "stat -f -c %q -- %q", "%S %b %f %a %c %d %l", p.data);
 	if (!rc && hp_statfs_line(out.data, out.len, sv))
 		rc = -EIO;
 	buf_cleanup(&p);
-	buf_cleanup(&cmd);
 	buf_cleanup(&out);
 	return rc;
 }

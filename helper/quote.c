@@ -38,11 +38,20 @@ int hq_quote(struct buf *out, const char *s, size_t len)
 
 int hq_cmd(struct buf *out, const char *fmt, ...)
 {
-	size_t start = out->len;
 	va_list ap;
-	int rc = 0;
+	int rc;
 
 	va_start(ap, fmt);
+	rc = hq_vcmd(out, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+int hq_vcmd(struct buf *out, const char *fmt, va_list ap)
+{
+	size_t start = out->len;
+	int rc = 0;
+
 	for (const char *p = fmt; *p && rc == 0; p++) {
 		if (*p != '%') {
 			const char *next = strchr(p, '%');
@@ -94,7 +103,6 @@ int hq_cmd(struct buf *out, const char *fmt, ...)
 			break;
 		}
 	}
-	va_end(ap);
 	if (rc) {
 		out->len = start;
 		if (out->data)

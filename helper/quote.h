@@ -14,6 +14,7 @@
 #ifndef PODFS_QUOTE_H
 #define PODFS_QUOTE_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 #include "buf.h"
@@ -27,5 +28,6 @@ int hq_quote(struct buf *out, const char *s, size_t len);
  * a pod or a user); %d int; %u unsigned; %llu unsigned long long;
  * %lld long long; %% a percent sign. Returns 0 or -EINVAL / -E2BIG. */
 int hq_cmd(struct buf *out, const char *fmt, ...);
+int hq_vcmd(struct buf *out, const char *fmt, va_list ap);
 
 #endif

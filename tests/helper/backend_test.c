@@ -163,6 +163,7 @@ int main(int argc, char **argv)
 	CHECK(rem->ops->getattr(rem, "/etc/passwd/x", &a) == -ENOTDIR, "getattr through a file is ENOTDIR");
 	CHECK(rem->ops->read(rem, "/no/such", 0, buf, sizeof(buf)) == -ENOENT, "read of a missing file is ENOENT");
 	CHECK(rem->ops->readlink(rem, "/etc/passwd", &t) == -EINVAL, "readlink of a file is EINVAL");
+	CHECK(rem->ops->readlink(rem, "/no/such", &t) == -ENOENT, "readlink of a missing path is ENOENT");
 	CHECK(rem->ops->statfs(rem, "/", &sv) == 0 && sv.f_bsize > 0, "statfs");
 	char *stats = rem->ops->stats(rem);
 
