@@ -32,6 +32,7 @@
 #include "log.h"
 #include "pagecache.h"
 #include "path.h"
+#include "prefetch.h"
 
 #define STATS_MAX (64 * 1024)
 
@@ -45,13 +46,23 @@ struct vfs {
 	struct inode_table *it;
 	struct acache *ac;
 	struct pcache *pc;
+	struct prefetch *pf;
+	bool batch_off; /* the remote cannot batch (read_many said ENOTSUP) */
 	struct vfs_counters cnt; /* atomics */
 };
+
+/* Batches ("tar slices"): a directory's regular files of at most
+ * PF_SMALL bytes, PF_MAX_TOTAL in all, fetched together when one of them
+ * is opened and the directory's listing is fresh. */
+#define PF_SMALL (64 * 1024)
+#define PF_MAX_FILES 2048
+#define PF_MAX_TOTAL (8u << 20)
 
 struct vfs_file {
 	uint64_t ino;
 	char *path;
 	struct pcache_ra ra;
+	struct pcache_stamp stamp; /* as of open */
 };
 
 struct vfs_dir {
@@ -223,7 +234,8 @@ int vfs_new(struct vfs **out, const struct vfs_cfg *cfg, struct remote *r)
 	ac.clock = cfg->clock;
 	ac.clock_arg = cfg->clock_arg;
 	if ((rc = inode_table_new(&v->it, v->root)) || (rc = acache_new(&v->ac, &ac)) ||
-	    (rc = pcache_new(&v->pc, cfg->cache_size)))
+	    (rc = pcache_new(&v->pc, cfg->cache_size)) ||
+	    (rc = pf_new(&v->pf, (cfg->cache_size ? cfg->cache_size : 64u << 20) / 4)))
 		goto out;
 	*out = v;
 	v = NULL;
@@ -238,6 +250,7 @@ void vfs_free(struct vfs *v)
 	if (!v)
 		return;
 	pcache_free(v->pc);
+	pf_free(v->pf);
 	acache_free(v->ac);
 	inode_table_free(v->it);
 	free(v->root);
@@ -497,6 +510,80 @@ out:
 	return rc;
 }
 
+struct batch_ctx {
+	struct vfs *v;
+	const char *dir;
+	struct acache_listing *l;
+};
+
+static int batch_file(void *arg, const char *name, const void *data, size_t len)
+{
+	struct batch_ctx *c = arg;
+	const struct remote_dirent *e = acache_listing_find(c->l, name);
+	struct pcache_stamp s;
+	char *path;
+
+	if (!e || !S_ISREG(e->attr.mode) || e->attr.size != len)
+		return 0; /* not asked for, or changed since the listing: read it normally */
+	to_stamp(&e->attr, &s);
+	if (path_join(&path, c->dir, name) == 0) {
+		pf_put(c->v->pf, path, &s, data, len);
+		free(path);
+	}
+	return 0;
+}
+
+/* PATH (a small regular file) is being opened: if its directory's listing
+ * is fresh and the directory was not batch-fetched within dir_timeout,
+ * fetch all its small files in one request. */
+static void maybe_batch(struct vfs *v, const char *path)
+{
+	struct acache_listing *l = NULL;
+	const char **names = NULL;
+	char *dir = strdup(path), *slash;
+	size_t k = 0, total = 0;
+	uint64_t t;
+	int rc;
+
+	if (!dir || !v->r->ops->read_many || __atomic_load_n(&v->batch_off, __ATOMIC_RELAXED))
+		goto out;
+	slash = strrchr(dir, '/');
+	if (!slash)
+		goto out;
+	if (slash == dir)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
+	if (acache_get_dir(v->ac, dir, &l) != ACACHE_HIT)
+		goto out;
+	names = calloc(PF_MAX_FILES, sizeof(*names));
+	if (!names)
+		goto out;
+	for (size_t i = 0; i < l->n && k < PF_MAX_FILES; i++) {
+		const struct remote_attr *a = &l->ents[i].attr;
+
+		if (!S_ISREG(a->mode) || a->size == 0 || a->size > PF_SMALL || total + a->size > PF_MAX_TOTAL)
+			continue;
+		names[k++] = l->ents[i].name;
+		total += a->size;
+	}
+	if (k < 2 || !pf_dir_claim(v->pf, dir, acache_now(v->ac), (uint64_t)(v->dir_timeout * 1e9)))
+		goto out;
+	struct batch_ctx c = { v, dir, l };
+
+	t = mono_us();
+	count(&v->cnt.remote_requests, 1);
+	count(&v->cnt.remote_read_many, 1);
+	rc = v->r->ops->read_many(v->r, dir, names, k, PF_SMALL, PF_MAX_TOTAL, batch_file, &c);
+	r_done(v, "read_many", dir, rc ? rc : (long long)k, t);
+	if (rc == -ENOTSUP)
+		__atomic_store_n(&v->batch_off, true, __ATOMIC_RELAXED);
+out:
+	acache_listing_unref(l);
+	free(names);
+	free(dir);
+}
+
 int vfs_open(struct vfs *v, uint64_t ino, int flags, struct vfs_file **out, bool *keep_cache)
 {
 	struct remote_attr a, old;
@@ -535,6 +622,9 @@ int vfs_open(struct vfs *v, uint64_t ino, int flags, struct vfs_file **out, bool
 		goto out;
 	}
 	f->ino = ino;
+	f->stamp = s;
+	if (S_ISREG(a.mode) && a.size > 0 && a.size <= PF_SMALL)
+		maybe_batch(v, path);
 	f->path = path;
 	path = NULL;
 	*out = f;
@@ -546,18 +636,22 @@ out:
 struct fetch_ctx {
 	struct vfs *v;
 	const char *path;
+	const struct pcache_stamp *stamp;
 };
 
 static ssize_t fetch(void *arg, uint64_t off, void *buf, size_t len)
 {
 	struct fetch_ctx *c = arg;
+	ssize_t n = pf_read(c->v->pf, c->path, c->stamp, off, buf, len);
 
+	if (n != -ENOENT)
+		return n; /* from a batch */
 	return r_read(c->v, c->path, off, buf, len);
 }
 
 ssize_t vfs_read(struct vfs *v, struct vfs_file *f, uint64_t off, void *buf, size_t len)
 {
-	struct fetch_ctx c = { v, f->path };
+	struct fetch_ctx c = { v, f->path, &f->stamp };
 
 	return pcache_read(v->pc, f->ino, &f->ra, off, buf, len, fetch, &c);
 }
@@ -736,6 +830,7 @@ void vfs_get_counters(struct vfs *v, struct vfs_counters *out)
 	out->remote_statfs = load(&v->cnt.remote_statfs);
 	out->remote_errors = load(&v->cnt.remote_errors);
 	out->remote_read_bytes = load(&v->cnt.remote_read_bytes);
+	out->remote_read_many = load(&v->cnt.remote_read_many);
 }
 
 int vfs_stats_text(struct vfs *v, char **text, size_t *len)
@@ -749,7 +844,10 @@ int vfs_stats_text(struct vfs *v, char **text, size_t *len)
 
 	*text = NULL;
 	*len = 0;
+	uint64_t pf_files, pf_bytes, pf_served;
+
 	vfs_get_counters(v, &c);
+	pf_stats(v->pf, &pf_files, &pf_bytes, &pf_served);
 	acache_get_stats(v->ac, &as);
 	pcache_get_stats(v->pc, &ps);
 	buf_init(&b, STATS_MAX);
@@ -762,6 +860,7 @@ int vfs_stats_text(struct vfs *v, char **text, size_t *len)
 			"remote_statfs %llu\n"
 			"remote_errors %llu\n"
 			"remote_read_bytes %llu\n"
+			"remote_read_many %llu\n"
 			"page_cache_hits %llu\n"
 			"page_cache_misses %llu\n"
 			"page_cache_fetches %llu\n"
@@ -773,17 +872,20 @@ int vfs_stats_text(struct vfs *v, char **text, size_t *len)
 			"attr_cache_misses %llu\n"
 			"attr_cache_entries %zu\n"
 			"dir_cache_entries %zu\n"
-			"inodes %zu\n",
+			"inodes %zu\n"
+			"batched_files %llu\n"
+			"batched_files_read %llu\n",
 			(unsigned long long)c.remote_requests, (unsigned long long)c.remote_getattr,
 			(unsigned long long)c.remote_readdir, (unsigned long long)c.remote_read,
 			(unsigned long long)c.remote_readlink, (unsigned long long)c.remote_statfs,
 			(unsigned long long)c.remote_errors,
-			(unsigned long long)c.remote_read_bytes, (unsigned long long)ps.hits,
+			(unsigned long long)c.remote_read_bytes, (unsigned long long)c.remote_read_many,
+			(unsigned long long)ps.hits,
 			(unsigned long long)ps.misses, (unsigned long long)ps.fetches,
 			(unsigned long long)ps.readahead_blocks, ps.bytes,
 			(unsigned long long)as.attr_hits, (unsigned long long)as.negative_hits,
 			(unsigned long long)as.dir_hits, (unsigned long long)as.misses, as.attrs,
-			as.dirs, inode_count(v->it));
+			as.dirs, inode_count(v->it), (unsigned long long)pf_files, (unsigned long long)pf_served);
 	if (rc)
 		goto out;
 	if (v->r->ops->stats && (extra = v->r->ops->stats(v->r))) {

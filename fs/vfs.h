@@ -125,6 +125,7 @@ struct vfs_counters {
 	uint64_t remote_getattr, remote_readdir, remote_read, remote_readlink, remote_statfs;
 	uint64_t remote_errors;
 	uint64_t remote_read_bytes;
+	uint64_t remote_read_many; /* batches of small files */
 };
 void vfs_get_counters(struct vfs *v, struct vfs_counters *out);
 

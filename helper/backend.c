@@ -28,6 +28,7 @@
 #include "parse.h"
 #include "quote.h"
 #include "session.h"
+#include "tar.h"
 
 #define MAX_SESSIONS 8
 #define FMT_GNU "%f %h %u %g %s %b %i %d %.9X %.9Y %.9Z %t %T"
@@ -36,7 +37,7 @@
 #define ENTRIES_MAX 1000000
 
 struct tools {
-	bool gnu_stat, gnu_find, has_stat, has_find, has_dd, has_readlink;
+	bool gnu_stat, gnu_find, has_stat, has_find, has_dd, has_readlink, has_tar;
 };
 
 struct backend {
@@ -197,6 +198,19 @@ static int pod_cmd(struct backend *b, struct buf *out, const char *fmt, ...)
 		rc = fail_from(out, st);
 	buf_cleanup(&cmd);
 	return rc;
+}
+
+/* "./" NAME into *OUT (malloc'd). */
+static int path_dot(const char *name, char **out)
+{
+	size_t l = strlen(name);
+
+	*out = malloc(l + 3);
+	if (!*out)
+		return -ENOMEM;
+	memcpy(*out, "./", 2);
+	memcpy(*out + 2, name, l + 1);
+	return 0;
 }
 
 /* ---- ops ---- */
@@ -372,6 +386,108 @@ static int be_statfs(struct remote *r, const char *path, struct statvfs *sv)
 	return rc;
 }
 
+/* ---- batches of small files: one `tar cf -` of the names ---- */
+
+struct many_ctx {
+	const char *const *names;
+	size_t n;
+	size_t max_each;
+	struct buf cur;
+	char *curname;
+	int (*cb)(void *arg, const char *name, const void *data, size_t len);
+	void *arg;
+	size_t files;
+};
+
+static int many_entry(void *arg, const struct htar_entry *e)
+{
+	struct many_ctx *c = arg;
+
+	if (e->type != 'f' || e->size > c->max_each)
+		return 1;
+	/* Only what we asked for: the pod's tar may say anything. */
+	for (size_t i = 0; i < c->n; i++)
+		if (!strcmp(c->names[i], e->name)) {
+			free(c->curname);
+			c->curname = strdup(e->name);
+			buf_reset(&c->cur);
+			return c->curname ? 0 : -ENOMEM;
+		}
+	return 1;
+}
+
+static int many_data(void *arg, const void *p, size_t n)
+{
+	struct many_ctx *c = arg;
+
+	return buf_append(&c->cur, p, n) ? -EPROTO : 0;
+}
+
+static int many_end(void *arg)
+{
+	struct many_ctx *c = arg;
+
+	c->files++;
+	return c->cb(c->arg, c->curname, c->cur.data ? c->cur.data : "", c->cur.len);
+}
+
+static int be_read_many(struct remote *r, const char *dir, const char *const *names, size_t n, size_t max_each,
+			size_t max_total, int (*cb)(void *arg, const char *name, const void *data, size_t len),
+			void *arg)
+{
+	struct backend *b = r->priv;
+	struct buf p, cmd, out;
+	struct many_ctx c = { .names = names, .n = n, .max_each = max_each, .cb = cb, .arg = arg };
+	struct htar_limits lim = { .max_entry_size = max_each, .max_total = max_total + 1024 * (uint64_t)(n + 4) };
+	struct htar_cb hcb = { .entry = many_entry, .data = many_data, .end = many_end };
+	struct htar *t = NULL;
+	int rc, st;
+
+	if (!b->t.has_tar)
+		return -ENOTSUP;
+	rc = full_path(b, dir, &p);
+	buf_init(&cmd, 1 << 20);
+	buf_init(&out, (size_t)lim.max_total + 16384);
+	buf_init(&c.cur, max_each);
+	if (!rc)
+		rc = hq_cmd(&cmd, "cd -- %q || exit; tar cf - ", p.data);
+	for (size_t i = 0; !rc && i < n; i++) {
+		char *dot = NULL;
+
+		/* "./NAME": never an option, whatever NAME starts with */
+		if (path_dot(names[i], &dot))
+			rc = -ENOMEM;
+		else
+			rc = hq_cmd(&cmd, "%q ", dot);
+		free(dot);
+	}
+	if (!rc)
+		rc = hq_cmd(&cmd, "2>/dev/null; true");
+	if (!rc)
+		rc = run(b, cmd.data, &out, &st);
+	log_debug("batch of %zu files in %s: rc %d status %d, %zu bytes", n, dir, rc, st, out.len);
+	if (!rc && st)
+		rc = fail_from(&out, st); /* the cd failed */
+	if (!rc)
+		rc = htar_new(&t, &lim, &hcb, &c);
+	if (!rc)
+		rc = htar_feed(t, out.data, out.len);
+	if (!rc)
+		rc = htar_finish(t);
+	if (rc && rc != -ENOENT && rc != -ENOTDIR)
+		log_warn("batch read of %zu files in %s: %s%s%s", n, dir, strerror(-rc), t ? ": " : "",
+			 t && htar_error(t) ? htar_error(t) : "");
+	htar_free(t);
+	free(c.curname);
+	buf_cleanup(&c.cur);
+	buf_cleanup(&p);
+	buf_cleanup(&cmd);
+	buf_cleanup(&out);
+	/* Whatever was delivered before an error stands; the rest is read
+	 * file by file. */
+	return rc == -ENOTSUP ? -EIO : rc;
+}
+
 static char *be_stats(struct remote *r)
 {
 	struct backend *b = r->priv;
@@ -410,6 +526,7 @@ static const struct remote_ops ops = {
 	.read = be_read,
 	.readlink = be_readlink,
 	.statfs = be_statfs,
+	.read_many = be_read_many,
 	.stats = be_stats,
 	.destroy = be_destroy,
 };
@@ -438,6 +555,7 @@ static int probe(struct backend *b, char *err, size_t errlen)
 	b->t.has_find = strstr(o, "has_find\n") != NULL;
 	b->t.has_dd = strstr(o, "has_dd\n") != NULL;
 	b->t.has_readlink = strstr(o, "has_readlink\n") != NULL;
+	b->t.has_tar = strstr(o, "has_tar\n") != NULL;
 	b->t.gnu_stat = strstr(o, "gnu_stat\n") != NULL;
 	b->t.gnu_find = b->t.has_find && strstr(o, "gnu_find\n") != NULL;
 	buf_cleanup(&out);

@@ -286,7 +286,7 @@ int hsess_run(struct hsess *s, const char *cmd, struct buf *out, int *status, in
 	pthread_condattr_destroy(&ca);
 	r.out = out;
 	r.base = out->len;
-	buf_init(&text, strlen(cmd) + 256);
+	buf_init(&text, 4 * strlen(cmd) + 256); /* quoting a ' costs 4 bytes */
 	*status = -1;
 
 	pthread_mutex_lock(&s->write_lock);
@@ -308,6 +308,25 @@ int hsess_run(struct hsess *s, const char *cmd, struct buf *out, int *status, in
 	/* A subshell with eval: a request with a syntax error, an exit, a cd
 	 * or an assignment cannot hurt the session. The nonce is hex. */
 	rc = hq_cmd(&text, "( eval %q ) </dev/null 2>&1; printf '\\n%s%u %%d\\n' $?\n", cmd, s->mark + 1, r.id);
+	if (rc) {
+		/* Nothing written yet: take the request back out of the queue. */
+		pthread_mutex_lock(&s->lock);
+		struct req *prev = NULL;
+
+		for (struct req *q = s->head; q; prev = q, q = q->next)
+			if (q == &r) {
+				if (prev)
+					prev->next = q->next;
+				else
+					s->head = q->next;
+				if (s->tail == q)
+					s->tail = prev;
+				break;
+			}
+		pthread_mutex_unlock(&s->lock);
+		pthread_mutex_unlock(&s->write_lock);
+		goto out;
+	}
 	for (size_t off = 0; rc == 0 && off < text.len;) {
 		ssize_t w = kexec_write(s->x, text.data + off, text.len - off, timeout_ms);
 

@@ -54,6 +54,15 @@ struct remote_ops {
 	/* Target into a malloc'd string. */
 	int (*readlink)(struct remote *r, const char *path, char **target);
 	int (*statfs)(struct remote *r, const char *path, struct statvfs *out);
+	/* Optional (NULL when unsupported): the contents of several small
+	 * regular files of directory DIR in one round trip ("tar slices").
+	 * CB is called once per file found with its whole content (files
+	 * larger than MAX_EACH are left out); files that vanished are simply
+	 * not reported. At most MAX_TOTAL bytes in all. Returns 0, -ENOTSUP
+	 * when the pod lacks the tool for it (do not ask again), or -errno. */
+	int (*read_many)(struct remote *r, const char *dir, const char *const *names, size_t n,
+			 size_t max_each, size_t max_total,
+			 int (*cb)(void *arg, const char *name, const void *data, size_t len), void *arg);
 	/* Counters for `podfs stats`, as "name value\n" lines appended to OUT
 	 * (a malloc'd string, or NULL when the implementation has none). */
 	char *(*stats)(struct remote *r);

@@ -655,6 +655,55 @@ static void mem_destroy(struct remote *r)
 	free(m);
 }
 
+struct many_item {
+	char *name;
+	char *data;
+	size_t len;
+};
+
+static int mem_read_many(struct remote *r, const char *dir, const char *const *names, size_t n, size_t max_each,
+			 size_t max_total, int (*cb)(void *arg, const char *name, const void *data, size_t len),
+			 void *arg)
+{
+	struct mem *m = M(r);
+	struct many_item *items = calloc(n ? n : 1, sizeof(*items));
+	size_t k = 0, total = 0;
+	int rc = begin(m, REMOTE_MEM_READ_MANY, dir);
+
+	for (size_t i = 0; rc == 0 && items && i < n; i++) {
+		char path[4096];
+		struct mnode *nd;
+
+		snprintf(path, sizeof(path), "%s/%s", strcmp(dir, "/") ? dir : "", names[i]);
+		if (walk(m, path, &nd) || !S_ISREG(nd->attr.mode) || nd->len > max_each || total + nd->len > max_total)
+			continue;
+		items[k].name = strdup(names[i]);
+		items[k].data = malloc(nd->len ? nd->len : 1);
+		if (!items[k].name || !items[k].data) {
+			free(items[k].name);
+			free(items[k].data);
+			rc = -ENOMEM;
+			break;
+		}
+		memcpy(items[k].data, nd->data, nd->len);
+		items[k].len = nd->len;
+		total += nd->len;
+		m->bytes_read += nd->len;
+		k++;
+	}
+	pthread_mutex_unlock(&m->lock);
+	if (!items)
+		rc = -ENOMEM;
+	for (size_t i = 0; i < k; i++) {
+		if (rc == 0)
+			rc = cb(arg, items[i].name, items[i].data, items[i].len);
+		free(items[i].name);
+		free(items[i].data);
+	}
+	free(items);
+	return rc;
+}
+
 static const struct remote_ops mem_ops = {
 	.getattr = mem_getattr,
 	.readdir = mem_readdir,
@@ -664,6 +713,23 @@ static const struct remote_ops mem_ops = {
 	.stats = mem_stats,
 	.destroy = mem_destroy,
 };
+
+static const struct remote_ops mem_ops_batch = {
+	.getattr = mem_getattr,
+	.readdir = mem_readdir,
+	.read = mem_read,
+	.readlink = mem_readlink,
+	.statfs = mem_statfs,
+	.stats = mem_stats,
+	.destroy = mem_destroy,
+	.read_many = mem_read_many,
+};
+
+void remote_mem_enable_read_many(struct remote *r)
+{
+	r->ops = &mem_ops_batch;
+}
+
 
 int remote_mem_new(struct remote **out)
 {

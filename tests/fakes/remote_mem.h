@@ -25,6 +25,7 @@ enum remote_mem_op {
 	REMOTE_MEM_READ,
 	REMOTE_MEM_READLINK,
 	REMOTE_MEM_STATFS,
+	REMOTE_MEM_READ_MANY,
 	REMOTE_MEM_NOPS
 };
 
@@ -65,5 +66,7 @@ unsigned long remote_mem_count(struct remote *r, enum remote_mem_op op);
 unsigned long remote_mem_total(struct remote *r);
 uint64_t remote_mem_bytes_read(struct remote *r);
 void remote_mem_reset_counts(struct remote *r);
+/* Offer read_many (batches of small files), off by default. */
+void remote_mem_enable_read_many(struct remote *r);
 
 #endif

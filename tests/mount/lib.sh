@@ -10,6 +10,10 @@ sim_on_cleanup _mnt_cleanup
 
 _mnt_cleanup() {
     local m
+    # mnt_mount runs in $(...): its mounts are recorded in a file too
+    if [ -n "${SIM_WORK:-}" ] && [ -f "$SIM_WORK/.mounts" ]; then
+        while IFS= read -r m; do _MNT_LIST+=("$m"); done <"$SIM_WORK/.mounts"
+    fi
     if [ -s "${PODFS_DAEMON_LOG:-}" ]; then
         echo "--- podfs daemon log:" >&2
         tail -n 40 "$PODFS_DAEMON_LOG" >&2
@@ -37,6 +41,7 @@ mnt_mount() {
     export PODFS_DAEMON_LOG=${PODFS_DAEMON_LOG:-$SIM_WORK/podfs-daemon.log}
     m=$(mktemp -d -p "$SIM_WORK" mnt.XXXXXX)
     _MNT_LIST+=("$m")
+    printf '%s\n' "$m" >>"$SIM_WORK/.mounts"
     run_timeout 60 "$PODFS" mount "$@" "$target" "$m" >&2 || return 1
     mountpoint -q "$m" || { echo "mnt_mount: $m is not a mount point after podfs mount returned 0" >&2; return 1; }
     echo "$m"

@@ -57,6 +57,19 @@ after=$("$PODFS" stats "$m" | awk '$1=="shell_requests"{print $2}')
 execs=$("$PODFS" stats "$m" | awk '$1=="exec_sessions_opened"{print $2}')
 [ "$execs" -le 4 ] || fail "$execs exec sessions opened"
 
+# 4b. reading a directory's small files one by one (grep -r, cp -r): one
+# batch ("tar slice") where the pod has tar, file by file where it has not
+sleep 1.2
+ls "$m/many" >/dev/null
+before=$("$PODFS" stats "$m" | awk '$1=="shell_requests"{print $2}')
+got=$(cat "$m"/many/* | wc -l)
+assert_eq 1000 "$got" "lines read from the 1,000 small files"
+after=$("$PODFS" stats "$m" | awk '$1=="shell_requests"{print $2}')
+if [ "$pod" != notar ]; then
+    [ $((after - before)) -le 10 ] || fail "reading 1,000 small files took $((after - before)) requests (want a batch)"
+fi
+echo "reading 1,000 small files: $((after - before)) shell requests"
+
 # 5. read-only, errors reach the caller
 touch "$m/newfile" 2>"$SIM_WORK/err" && fail "touch on a read-only mount worked"
 assert_contains "$(cat "$SIM_WORK/err")" "Read-only file system" "touch error"

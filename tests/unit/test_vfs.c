@@ -864,7 +864,88 @@ static void impossible_names_from_the_pod_are_dropped(void **state)
 	vfs_free(v);
 }
 
+
+/* ---- batches of small files ("tar slices") ---- */
+
+static void reading_a_dirs_small_files_is_one_batch(void **state)
+{
+	struct vfs_dir *d;
+	char path[64], want[64], got[64];
+	uint64_t dir;
+
+	(void)state;
+	remote_mem_enable_read_many(fx->r);
+	for (int i = 0; i < 50; i++) {
+		snprintf(path, sizeof(path), "/src/f%02d.c", i);
+		snprintf(want, sizeof(want), "file %d\n", i);
+		assert_int_equal(remote_mem_add_file(fx->r, path, want, strlen(want), 0644), 0);
+	}
+	unsigned char *big = pattern(300000);
+
+	assert_int_equal(remote_mem_add_file(fx->r, "/src/big.bin", big, 300000, 0644), 0);
+	free(big);
+	dir = lookup_ok(ROOT, "src");
+	assert_int_equal(vfs_opendir(fx->v, dir, &d), 0); /* the listing, as grep -r makes it */
+	vfs_releasedir(fx->v, d);
+	/* One file changes after the listing: it must be read normally. */
+	assert_int_equal(remote_mem_set_data(fx->r, "/src/f07.c", "changed!!\n", 10), 0);
+	remote_mem_reset_counts(fx->r);
+	for (int i = 0; i < 50; i++) {
+		struct vfs_file *f;
+		bool keep;
+		uint64_t ino;
+		ssize_t n;
+
+		snprintf(path, sizeof(path), "f%02d.c", i);
+		ino = lookup_ok(dir, path);
+		assert_int_equal(vfs_open(fx->v, ino, O_RDONLY, &f, &keep), 0);
+		n = vfs_read(fx->v, f, 0, got, sizeof(got));
+		if (i == 7)
+			snprintf(want, sizeof(want), "changed!!\n");
+		else
+			snprintf(want, sizeof(want), "file %d\n", i);
+		assert_int_equal(n, (ssize_t)strlen(want));
+		assert_memory_equal(got, want, (size_t)n);
+		vfs_release(fx->v, f);
+		vfs_forget(fx->v, ino, 1);
+	}
+	assert_int_equal(calls(REMOTE_MEM_READ_MANY), 1);
+	/* f07 changed size after the listing: its stamp differs, one normal read. */
+	assert_int_equal(calls(REMOTE_MEM_READ), 1);
+	/* Within dir_timeout the directory is not batched again. */
+	struct vfs_file *f;
+	bool keep;
+	uint64_t ino = lookup_ok(dir, "f01.c");
+
+	assert_int_equal(vfs_open(fx->v, ino, O_RDONLY, &f, &keep), 0);
+	vfs_release(fx->v, f);
+	vfs_forget(fx->v, ino, 1);
+	assert_int_equal(calls(REMOTE_MEM_READ_MANY), 1);
+}
+
+static void no_batch_without_read_many_or_fresh_listing(void **state)
+{
+	char got[16];
+	struct vfs_file *f;
+	bool keep;
+	uint64_t dir, ino;
+
+	(void)state;
+	assert_int_equal(remote_mem_add_file(fx->r, "/d/a", "a", 1, 0644), 0);
+	assert_int_equal(remote_mem_add_file(fx->r, "/d/b", "b", 1, 0644), 0);
+	remote_mem_enable_read_many(fx->r);
+	dir = lookup_ok(ROOT, "d");
+	ino = lookup_ok(dir, "a"); /* no listing of /d: no batch */
+	assert_int_equal(vfs_open(fx->v, ino, O_RDONLY, &f, &keep), 0);
+	assert_int_equal(vfs_read(fx->v, f, 0, got, sizeof(got)), 1);
+	vfs_release(fx->v, f);
+	assert_int_equal(calls(REMOTE_MEM_READ_MANY), 0);
+	assert_int_equal(calls(REMOTE_MEM_READ), 1);
+}
+
 static const struct CMUnitTest tests[] = {
+	cmocka_unit_test_setup_teardown(reading_a_dirs_small_files_is_one_batch, setup, teardown),
+	cmocka_unit_test_setup_teardown(no_batch_without_read_many_or_fresh_listing, setup, teardown),
 	cmocka_unit_test_setup_teardown(ls_l_of_1000_entries_is_one_readdir_and_no_getattr, setup,
 					teardown),
 	cmocka_unit_test_setup_teardown(ls_l_without_readdirplus_is_still_one_readdir, setup,
