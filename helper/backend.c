@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "buf.h"
 #include "kclient.h"
@@ -52,10 +53,19 @@ struct backend {
 	bool opening[MAX_SESSIONS];
 	int nsess;
 	unsigned long opened, requests;
+	time_t no_open_until; /* monotonic seconds: no new session before */
 	char open_err[512];
 };
 
 /* ---- session pool ---- */
+
+static time_t mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
 
 static int open_session(struct backend *b, struct hsess **out, char *err, size_t errlen)
 {
@@ -87,7 +97,9 @@ static int acquire(struct backend *b, int *slot)
 		if (!b->sess[i] && !b->opening[i] && free_slot < 0)
 			free_slot = i;
 	}
-	if (best >= 0 && (b->busy[best] == 0 || free_slot < 0)) {
+	/* After a failed open (429, exec refused...) do not try again for a
+	 * while when a live session can take the request. */
+	if (best >= 0 && (b->busy[best] == 0 || free_slot < 0 || mono_s() < b->no_open_until)) {
 		b->busy[best]++;
 		*slot = best;
 		pthread_mutex_unlock(&b->lock);
@@ -106,10 +118,17 @@ static int acquire(struct backend *b, int *slot)
 	b->opening[free_slot] = false;
 	if (rc) {
 		snprintf(b->open_err, sizeof(b->open_err), "%s", err);
+		b->no_open_until = mono_s() + 10;
+		if (best >= 0 && b->sess[best] && hsess_alive(b->sess[best])) {
+			/* fall back to the busy one (pipelined behind its requests) */
+			b->busy[best]++;
+			*slot = best;
+			pthread_mutex_unlock(&b->lock);
+			log_warn("%s (going on with %d session%s)", err, b->nsess, b->nsess == 1 ? "" : "s");
+			return 0;
+		}
 		pthread_mutex_unlock(&b->lock);
 		log_warn("%s", err);
-		if (best >= 0) /* fall back to a busy one */
-			return acquire(b, slot);
 		return rc == -ENOENT ? -EIO : rc;
 	}
 	b->sess[free_slot] = s;

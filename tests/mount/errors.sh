@@ -24,4 +24,14 @@ check 'mount point' gnu "$d/missing"
 check 'forbidden' --context kube-sim-viewer gnu "$d"
 check 'namespaces "nosuchns" not found' nosuchns/gnu "$d"
 check 'must be absolute' gnu:relative "$d"
+# A cluster that refuses more execs (429): the mount goes on with the one
+# session it has, without hammering the API server.
+sim_knob max_execs=1
+m=$(mnt_mount gnu:/srv/demo) || fail "mount with max_execs=1"
+want=$(sha256sum < "$(sim_rootfs gnu)/srv/demo/bin.dat")
+for i in 1 2 3 4 5 6; do sha256sum < "$m/bin.dat" > "$SIM_WORK/s.$i" & done
+wait
+for i in 1 2 3 4 5 6; do assert_eq "$want" "$(cat "$SIM_WORK/s.$i")" "parallel reader $i with one session"; done
+refused=$(sim_exec_count 429)
+[ "$refused" -le 2 ] || fail "$refused refused exec attempts: the mount keeps retrying"
 echo "PASS: mount errors"
