@@ -12,6 +12,7 @@
  * Lock order: b->lock, then nothing; never held across a request.
  */
 #include "backend.h"
+#include "backend_int.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -30,32 +31,6 @@
 #include "quote.h"
 #include "session.h"
 #include "tar.h"
-
-#define MAX_SESSIONS 8
-#define FMT_GNU "%f %h %u %g %s %b %i %d %.9X %.9Y %.9Z %t %T"
-#define FMT_BB "%f %h %u %g %s %b %i %d %X %Y %Z %t %T"
-#define LISTING_MAX (64u << 20)
-#define ENTRIES_MAX 1000000
-
-struct tools {
-	bool gnu_stat, gnu_find, has_stat, has_find, has_dd, has_readlink, has_tar;
-};
-
-struct backend {
-	struct remote r;
-	struct kclient *kc;
-	char *ns, *pod, *container, *root;
-	int max, timeout_ms;
-	struct tools t;
-	pthread_mutex_t lock;
-	struct hsess *sess[MAX_SESSIONS];
-	int busy[MAX_SESSIONS];
-	bool opening[MAX_SESSIONS];
-	int nsess;
-	unsigned long opened, requests;
-	time_t no_open_until; /* monotonic seconds: no new session before */
-	char open_err[512];
-};
 
 /* ---- session pool ---- */
 
@@ -146,14 +121,12 @@ static void release(struct backend *b, int slot)
 	pthread_mutex_unlock(&b->lock);
 }
 
-/* Run CMD; retries once on a fresh session when the session died under it
- * (every request here is a read: safe to repeat). */
-static int run(struct backend *b, const char *cmd, struct buf *out, int *status)
+int be_run_opt(struct backend *b, const char *cmd, struct buf *out, int *status, bool retry)
 {
 	size_t base = out->len;
 	int rc = -EIO;
 
-	for (int attempt = 0; attempt < 2; attempt++) {
+	for (int attempt = 0; attempt < (retry ? 2 : 1); attempt++) {
 		int slot;
 
 		rc = acquire(b, &slot);
@@ -175,10 +148,17 @@ static int run(struct backend *b, const char *cmd, struct buf *out, int *status)
 	return rc;
 }
 
+/* Run CMD; retries once on a fresh session when the session died under it
+ * (every request here is a read: safe to repeat). */
+static int run(struct backend *b, const char *cmd, struct buf *out, int *status)
+{
+	return be_run_opt(b, cmd, out, status, true);
+}
+
 /* ---- paths ---- */
 
 /* ROOT + PATH into OUT (a fresh buf). */
-static int full_path(struct backend *b, const char *path, struct buf *out)
+int be_full_path(struct backend *b, const char *path, struct buf *out)
 {
 	buf_init(out, 8192);
 	if (!strcmp(b->root, "/"))
@@ -190,7 +170,7 @@ static int full_path(struct backend *b, const char *path, struct buf *out)
 	return 0;
 }
 
-static int fail_from(struct buf *out, int status)
+int be_fail_from(struct buf *out, int status)
 {
 	int e = hp_errno_from_text(out->data ? out->data : "", out->len);
 
@@ -201,26 +181,45 @@ static int fail_from(struct buf *out, int status)
 
 /* Build a command from FMT (hq_cmd's conversions) and run it; OUT gets
  * its output. A non-zero exit status becomes the errno its message names. */
-static int pod_cmd(struct backend *b, struct buf *out, const char *fmt, ...)
+static int vpod_cmd(struct backend *b, struct buf *out, bool retry, const char *fmt, va_list ap)
 {
 	struct buf cmd;
-	va_list ap;
 	int rc, st;
 
-	buf_init(&cmd, 16384);
-	va_start(ap, fmt);
+	buf_init(&cmd, 16u << 20);
 	rc = hq_vcmd(&cmd, fmt, ap);
-	va_end(ap);
 	if (!rc)
-		rc = run(b, cmd.data, out, &st);
+		rc = be_run_opt(b, cmd.data, out, &st, retry);
 	if (!rc && st)
-		rc = fail_from(out, st);
+		rc = be_fail_from(out, st);
 	buf_cleanup(&cmd);
 	return rc;
 }
 
+int be_pod_cmd(struct backend *b, struct buf *out, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = vpod_cmd(b, out, true, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+int be_pod_wcmd(struct backend *b, struct buf *out, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = vpod_cmd(b, out, false, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
 /* "./" NAME into *OUT (malloc'd). */
-static int path_dot(const char *name, char **out)
+int be_path_dot(const char *name, char **out)
 {
 	size_t l = strlen(name);
 
@@ -236,15 +235,19 @@ static int path_dot(const char *name, char **out)
 
 static int be_getattr(struct remote *r, const char *path, struct remote_attr *a)
 {
-	struct backend *b = r->priv;
+	return be_getattr_path(r->priv, path, a);
+}
+
+int be_getattr_path(struct backend *b, const char *path, struct remote_attr *a)
+{
 	struct buf p, out;
 	int rc;
 
-	rc = full_path(b, path, &p);
+	rc = be_full_path(b, path, &p);
 	buf_init(&out, 4096);
 	if (!rc)
-		rc = b->t.gnu_stat ? pod_cmd(b, &out, "stat --printf %q -- %q", FMT_GNU "\\n", p.data)
-				   : pod_cmd(b, &out, "stat -c %q -- %q", FMT_BB, p.data);
+		rc = b->t.gnu_stat ? be_pod_cmd(b, &out, "stat --printf %q -- %q", FMT_GNU "\\n", p.data)
+				   : be_pod_cmd(b, &out, "stat -c %q -- %q", FMT_BB, p.data);
 	if (!rc) {
 		size_t l = out.len;
 
@@ -267,7 +270,7 @@ static int be_readdir(struct remote *r, const char *path, struct remote_dirent *
 
 	*ents = NULL;
 	*n = 0;
-	rc = full_path(b, path, &p);
+	rc = be_full_path(b, path, &p);
 	buf_init(&cmd, 16384);
 	buf_init(&out, LISTING_MAX);
 	if (!rc && b->t.gnu_find && b->t.gnu_stat)
@@ -292,7 +295,7 @@ static int be_readdir(struct remote *r, const char *path, struct remote_dirent *
 		if (rc)
 			break;
 		if (st) {
-			rc = fail_from(&out, st);
+			rc = be_fail_from(&out, st);
 			break;
 		}
 		rc = b->t.gnu_find && b->t.gnu_stat
@@ -323,7 +326,7 @@ static ssize_t be_read(struct remote *r, const char *path, uint64_t off, void *d
 
 	if (len == 0)
 		return 0;
-	rc = full_path(b, path, &p);
+	rc = be_full_path(b, path, &p);
 	buf_init(&cmd, 16384);
 	buf_init(&out, len);
 	if (!rc)
@@ -340,7 +343,7 @@ static ssize_t be_read(struct remote *r, const char *path, uint64_t off, void *d
 		buf_init(&msg, 4096);
 		buf_reset(&cmd);
 		if (hq_cmd(&cmd, "dd if=%q of=/dev/null count=0", p.data) == 0 && run(b, cmd.data, &msg, &st) == 0)
-			rc = st ? fail_from(&msg, st) : -EIO;
+			rc = st ? be_fail_from(&msg, st) : -EIO;
 		else
 			rc = -EIO;
 		buf_cleanup(&msg);
@@ -363,10 +366,10 @@ static int be_readlink(struct remote *r, const char *path, char **target)
 	int rc;
 
 	*target = NULL;
-	rc = full_path(b, path, &p);
+	rc = be_full_path(b, path, &p);
 	buf_init(&out, 8192);
 	if (!rc)
-		rc = pod_cmd(b, &out,
+		rc = be_pod_cmd(b, &out,
 			     "readlink -- %q || { if [ -L %q ]; then :; elif [ -e %q ]; then echo 'podfs: Invalid argument'; "
 			     "else echo 'podfs: No such file or directory'; fi; exit 1; }",
 			     p.data, p.data, p.data);
@@ -394,10 +397,10 @@ static int be_statfs(struct remote *r, const char *path, struct statvfs *sv)
 	struct buf p, out;
 	int rc;
 
-	rc = full_path(b, path, &p);
+	rc = be_full_path(b, path, &p);
 	buf_init(&out, 1024);
 	if (!rc)
-		rc = pod_cmd(b, &out, "stat -f -c %q -- %q", "%S %b %f %a %c %d %l", p.data);
+		rc = be_pod_cmd(b, &out, "stat -f -c %q -- %q", "%S %b %f %a %c %d %l", p.data);
 	if (!rc && hp_statfs_line(out.data, out.len, sv))
 		rc = -EIO;
 	buf_cleanup(&p);
@@ -464,7 +467,7 @@ static int be_read_many(struct remote *r, const char *dir, const char *const *na
 
 	if (!b->t.has_tar)
 		return -ENOTSUP;
-	rc = full_path(b, dir, &p);
+	rc = be_full_path(b, dir, &p);
 	buf_init(&cmd, 1 << 20);
 	buf_init(&out, (size_t)lim.max_total + 16384);
 	buf_init(&c.cur, max_each);
@@ -474,7 +477,7 @@ static int be_read_many(struct remote *r, const char *dir, const char *const *na
 		char *dot = NULL;
 
 		/* "./NAME": never an option, whatever NAME starts with */
-		if (path_dot(names[i], &dot))
+		if (be_path_dot(names[i], &dot))
 			rc = -ENOMEM;
 		else
 			rc = hq_cmd(&cmd, "%q ", dot);
@@ -486,7 +489,7 @@ static int be_read_many(struct remote *r, const char *dir, const char *const *na
 		rc = run(b, cmd.data, &out, &st);
 	log_debug("batch of %zu files in %s: rc %d status %d, %zu bytes", n, dir, rc, st, out.len);
 	if (!rc && st)
-		rc = fail_from(&out, st); /* the cd failed */
+		rc = be_fail_from(&out, st); /* the cd failed */
 	if (!rc)
 		rc = htar_new(&t, &lim, &hcb, &c);
 	if (!rc)
@@ -536,6 +539,7 @@ static void be_destroy(struct remote *r)
 	free(b->pod);
 	free(b->container);
 	free(b->root);
+	free(b->cwd);
 	free(b);
 }
 
@@ -550,13 +554,23 @@ static const struct remote_ops ops = {
 	.destroy = be_destroy,
 };
 
+const char *backend_workdir(struct remote *r)
+{
+	struct backend *b = r->priv;
+
+	return b->cwd ? b->cwd : "/";
+}
+
 /* ---- start ---- */
 
 static int probe(struct backend *b, char *err, size_t errlen)
 {
 	static const char cmd[] =
-		"for t in stat find dd readlink tar head; do command -v \"$t\" >/dev/null 2>&1 && echo \"has_$t\"; done; "
+		"for t in stat find dd readlink tar head truncate mkfifo sync; do command -v \"$t\" >/dev/null 2>&1 && echo \"has_$t\"; done; "
 		"stat --version 2>/dev/null | head -n 1 | grep -q GNU && echo gnu_stat; "
+		"touch --version 2>/dev/null | head -n 1 | grep -q GNU && echo gnu_touch; "
+		"mv --help 2>&1 | grep -q -- '-T' && echo gnu_mv; "
+		"printf 'cwd:%s\\n' \"$PWD\"; "
 		"find --version 2>/dev/null | head -n 1 | grep -q GNU && echo gnu_find; true";
 	struct buf out;
 	int rc, st;
@@ -576,6 +590,18 @@ static int probe(struct backend *b, char *err, size_t errlen)
 	b->t.has_readlink = strstr(o, "has_readlink\n") != NULL;
 	b->t.has_tar = strstr(o, "has_tar\n") != NULL;
 	b->t.gnu_stat = strstr(o, "gnu_stat\n") != NULL;
+	b->t.gnu_touch = strstr(o, "gnu_touch\n") != NULL;
+	{
+		const char *c = strstr(o, "cwd:");
+		const char *e = c ? strchr(c, '\n') : NULL;
+
+		free(b->cwd);
+		b->cwd = c && e && c[4] == '/' ? strndup(c + 4, (size_t)(e - c - 4)) : strdup("/");
+	}
+	b->t.gnu_mv = strstr(o, "gnu_mv\n") != NULL;
+	b->t.has_truncate = strstr(o, "has_truncate\n") != NULL;
+	b->t.has_mkfifo = strstr(o, "has_mkfifo\n") != NULL;
+	b->t.has_sync = strstr(o, "has_sync\n") != NULL;
 	b->t.gnu_find = b->t.has_find && strstr(o, "gnu_find\n") != NULL;
 	buf_cleanup(&out);
 	if (!b->t.has_stat || !b->t.has_dd) {

@@ -29,4 +29,8 @@ struct backend_opts {
 int backend_new(struct remote **out, struct kclient *kc, const struct backend_opts *o, char *err,
 		size_t errlen);
 
+/* The container's working directory (where an exec starts; what a
+ * relative path in the container is relative to), learnt by the probe. */
+const char *backend_workdir(struct remote *r);
+
 #endif

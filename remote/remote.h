@@ -13,6 +13,13 @@
  * (ENOENT, ENOTDIR, EACCES, ELOOP, ENAMETOOLONG, EIO for a lost pod,
  * ENOTCONN while the connection is down, ETIMEDOUT).
  *
+ * Writing: the modifying operations are optional (all NULL for a
+ * read-only remote). Each is done when it returns: 0 means the pod
+ * performed it (data written with `write` or through a write stream is in
+ * the pod's file once the call that reports it returns 0). They are never
+ * retried behind the caller's back (a lost connection is -EIO: the
+ * operation may or may not have happened).
+ *
  * Threads: every operation may be called from many threads at once; an
  * implementation serialises or pipelines as it likes. Ownership: results
  * belong to the caller (free with remote_dirents_free / free()).
@@ -45,7 +52,34 @@ struct remote_dirent {
 	struct remote_attr attr;
 };
 
+/* What setattr changes (bits of `valid`). */
+#define REMOTE_SET_MODE (1u << 0)
+#define REMOTE_SET_UID (1u << 1)
+#define REMOTE_SET_GID (1u << 2)
+#define REMOTE_SET_SIZE (1u << 3)
+#define REMOTE_SET_ATIME (1u << 4)	/* to .atime */
+#define REMOTE_SET_MTIME (1u << 5)	/* to .mtime */
+#define REMOTE_SET_ATIME_NOW (1u << 6)
+#define REMOTE_SET_MTIME_NOW (1u << 7)
+
+struct remote_setattr {
+	unsigned valid;
+	uint32_t mode; /* permission bits (07777) */
+	uint32_t uid, gid;
+	uint64_t size;
+	struct timespec atime, mtime;
+};
+
+/* create() flags. */
+#define REMOTE_CREATE_EXCL (1u << 0)  /* fail with -EEXIST when PATH exists */
+#define REMOTE_CREATE_TRUNC (1u << 1) /* truncate an existing file to 0 */
+
+/* rename() flags (as renameat2). */
+#define REMOTE_RENAME_NOREPLACE (1u << 0)
+#define REMOTE_RENAME_EXCHANGE (1u << 1)
+
 struct remote;
+struct remote_wstream;
 
 struct remote_ops {
 	int (*getattr)(struct remote *r, const char *path, struct remote_attr *out);
@@ -63,6 +97,47 @@ struct remote_ops {
 	int (*read_many)(struct remote *r, const char *dir, const char *const *names, size_t n,
 			 size_t max_each, size_t max_total,
 			 int (*cb)(void *arg, const char *name, const void *data, size_t len), void *arg);
+
+	/* ---- writing (optional; see the top of this file) ---- */
+
+	/* Create regular file PATH (open(O_CREAT) semantics, FLAGS above),
+	 * permission bits MODE (not masked by any umask), owned as the pod's
+	 * user creates it. OUT (may be NULL) gets its attributes. */
+	int (*create)(struct remote *r, const char *path, uint32_t mode, unsigned flags, struct remote_attr *out);
+	/* mknod: MODE carries the type; S_IFREG and S_IFIFO at least, devices
+	 * and sockets where the pod allows (else -EPERM / -ENOTSUP). */
+	int (*mknod)(struct remote *r, const char *path, uint32_t mode, uint64_t rdev, struct remote_attr *out);
+	int (*mkdir)(struct remote *r, const char *path, uint32_t mode, struct remote_attr *out);
+	int (*unlink)(struct remote *r, const char *path);
+	int (*rmdir)(struct remote *r, const char *path);
+	/* POSIX rename(FROM, TO) (a directory replaces only an empty
+	 * directory, a file only a non-directory); FLAGS above, -EINVAL for
+	 * flags the pod cannot honour. */
+	int (*rename)(struct remote *r, const char *from, const char *to, unsigned flags);
+	/* Symlink PATH pointing to TARGET (any bytes but NUL). */
+	int (*symlink)(struct remote *r, const char *target, const char *path, struct remote_attr *out);
+	/* Hard link TO to existing FROM. */
+	int (*link)(struct remote *r, const char *from, const char *to, struct remote_attr *out);
+	/* Change what SA->valid says; OUT (may be NULL) gets the new attributes.
+	 * Applies to PATH itself when it is a symlink only for times (mode
+	 * changes of a symlink are -EOPNOTSUPP). */
+	int (*setattr)(struct remote *r, const char *path, const struct remote_setattr *sa, struct remote_attr *out);
+	/* pwrite: all LEN bytes at OFF (the file grows as needed), stored
+	 * when it returns. Returns LEN or -errno (ENOSPC, EFBIG, EACCES...). */
+	ssize_t (*write)(struct remote *r, const char *path, uint64_t off, const void *buf, size_t len);
+	/* A bulk sequential writer for PATH from offset OFF on (existing
+	 * bytes past what is written are kept). wstream_write may return
+	 * before the bytes are stored (bounded buffering); an error of
+	 * earlier bytes is returned by a later wstream_write or by
+	 * wstream_close, which waits until everything is stored and frees
+	 * the stream whatever it returns. Optional: NULL when unsupported;
+	 * wopen may also say -ENOTSUP at run time (use write instead). */
+	int (*wopen)(struct remote *r, const char *path, uint64_t off, struct remote_wstream **out);
+	ssize_t (*wstream_write)(struct remote_wstream *w, const void *buf, size_t len);
+	int (*wstream_close)(struct remote_wstream *w);
+	/* Flush PATH's data (and metadata unless DATASYNC) to the pod's storage. */
+	int (*fsync)(struct remote *r, const char *path, int datasync);
+
 	/* Counters for `podfs stats`, as "name value\n" lines appended to OUT
 	 * (a malloc'd string, or NULL when the implementation has none). */
 	char *(*stats)(struct remote *r);
