@@ -35,11 +35,16 @@ struct kclient {
 	pthread_mutex_t curl_lock;
 	CURL *curl;
 
-	/* exec: one lws context, served by one thread. */
+	/* exec: one lws context, served by one thread (see exec.c). The
+	 * fields below up to `thread` belong to that thread. */
 	struct lws_context *ctx;
 	struct lws_vhost *vhost;
-	SSL_CTX *ssl_ctx;	 /* handed to lws for the vhost */
-	unsigned long cert_gen;	 /* credential generation the vhost's client cert came from */
+	SSL_CTX *ssl_ctx;	 /* exec connections' TLS (ours, not lws's) */
+	unsigned long cert_gen;	 /* credential generation ssl_ctx's client cert came from */
+	lws_sorted_usec_list_t tick; /* pings, dead links, deadlines */
+	uint8_t *rxbuf;		 /* KEXEC_RXBUF: decrypted bytes being parsed */
+	uint8_t *txbuf;		 /* LWS_PRE + KEXEC_TXBUF: frames being built */
+	uint8_t *wire;		 /* LWS_PRE + KEXEC_WIREBUF: TLS records to send */
 	pthread_t thread;
 	bool thread_started;
 	bool stopping;
@@ -49,10 +54,19 @@ struct kclient {
 /* tls.c: an SSL_CTX for CFG's cluster with CREDS's client certificate. */
 int ktls_client_ctx(const struct kcfg *cfg, const struct kauth_creds *creds, SSL_CTX **out, char *err,
 		    size_t errlen);
+/* tls.c: a client SSL for an exec connection, on memory BIOs (*RB: bytes
+ * from the network, *WB: bytes for it; both owned by the SSL), with SNI,
+ * ALPN http/1.1 and the server name check of KC's cluster. Service thread. */
+int ktls_client_ssl(struct kclient *kc, SSL **out, BIO **rb, BIO **wb, char *err, size_t errlen);
 /* Is S an IPv4/IPv6 literal? */
 bool ktls_is_ip(const char *s);
 
-/* exec.c: the lws side. */
+/* exec.c: the lws side. Buffer sizes: one socket read, the frames of one
+ * writable callback (8 stdin messages of 32 KiB, control frames, or the
+ * upgrade request), one write of TLS records. */
+#define KEXEC_RXBUF (256u << 10)
+#define KEXEC_TXBUF (288u << 10)
+#define KEXEC_WIREBUF (288u << 10)
 int kexec_service_start(struct kclient *kc, char *err, size_t errlen);
 void kexec_service_stop(struct kclient *kc);
 

@@ -1,6 +1,9 @@
-/* tls.c: the OpenSSL client context for exec connections: the cluster's CA
- * bundle (or the system store), TLS >= 1.2, and the client certificate and
- * key from memory. Hostname checks are done by lws against kc->tls_name.
+/* tls.c: OpenSSL for exec connections: the client context (the cluster's
+ * CA bundle or the system store, TLS >= 1.2, the client certificate and key
+ * from memory) and each connection's SSL on memory BIOs, which exec.c feeds
+ * from and drains to lws's RAW socket. The server name check is ours:
+ * kc->tls_name (tls-server-name or the server's host), as a DNS name or an
+ * IP address; insecure-skip-tls-verify turns verification off.
  */
 #include "kclient_int.h"
 
@@ -12,6 +15,7 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 bool ktls_is_ip(const char *s)
 {
@@ -92,7 +96,9 @@ int ktls_client_ctx(const struct kcfg *cfg, const struct kauth_creds *creds, SSL
 	if (!ctx)
 		return -ENOMEM;
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-	SSL_CTX_set_mode(ctx, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
+	/* No SSL_MODE_RELEASE_BUFFERS: it frees and reallocates the record
+	 * buffers between reads, which costs on bulk transfers. */
+	SSL_CTX_set_mode(ctx, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	if (cfg->ca_pem)
 		rc = load_ca(ctx, cfg->ca_pem, cfg->ca_pem_len, err, errlen);
 	else
@@ -107,5 +113,52 @@ int ktls_client_ctx(const struct kcfg *cfg, const struct kauth_creds *creds, SSL
 		return rc;
 	}
 	*out = ctx;
+	return 0;
+}
+
+int ktls_client_ssl(struct kclient *kc, SSL **out, BIO **rb, BIO **wb, char *err, size_t errlen)
+{
+	static const unsigned char alpn[] = "\x08http/1.1";
+	SSL *s = kc->ssl_ctx ? SSL_new(kc->ssl_ctx) : NULL;
+	BIO *r = BIO_new(BIO_s_mem()), *w = BIO_new(BIO_s_mem());
+	int ok;
+
+	*out = NULL;
+	if (!s || !r || !w) {
+		SSL_free(s);
+		BIO_free(r);
+		BIO_free(w);
+		snprintf(err, errlen, "TLS: out of memory");
+		return -ENOMEM;
+	}
+	/* An empty BIO means "wait for more", not end of file. */
+	BIO_set_mem_eof_return(r, -1);
+	BIO_set_mem_eof_return(w, -1);
+	SSL_set_bio(s, r, w);
+	SSL_set_connect_state(s);
+	ok = SSL_set_alpn_protos(s, alpn, sizeof(alpn) - 1) == 0; /* 0 is success here */
+	if (ok && !ktls_is_ip(kc->tls_name))
+		ok = SSL_set_tlsext_host_name(s, kc->tls_name) == 1;
+	if (ok && kc->cfg->insecure_skip_tls_verify) {
+		SSL_set_verify(s, SSL_VERIFY_NONE, NULL);
+	} else if (ok) {
+		X509_VERIFY_PARAM *vp = SSL_get0_param(s);
+
+		SSL_set_verify(s, SSL_VERIFY_PEER, NULL);
+		X509_VERIFY_PARAM_set_hostflags(vp, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+		if (ktls_is_ip(kc->tls_name))
+			ok = X509_VERIFY_PARAM_set1_ip_asc(vp, kc->tls_name) == 1;
+		else
+			ok = X509_VERIFY_PARAM_set1_host(vp, kc->tls_name, 0) == 1;
+	}
+	if (!ok) {
+		ERR_clear_error();
+		SSL_free(s);
+		snprintf(err, errlen, "TLS: cannot set up the connection for %s", kc->tls_name);
+		return -EINVAL;
+	}
+	*out = s;
+	*rb = r;
+	*wb = w;
 	return 0;
 }
