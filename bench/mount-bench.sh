@@ -25,6 +25,10 @@
 #                                             under it)
 #   ls -lR of the tree twice, mounted with    kubectl exec gnu -- ls -lR DIR,
 #   -o attr_timeout=60                        twice
+#   cp of the 256 MiB (--big: and 1 GiB)      kubectl cp LOCAL gnu:PATH
+#   file into the pod
+#   cp -r of the tree into the pod            kubectl cp LOCAL gnu:DIR
+#   1,000 creates (echo > f$i in a loop)      kubectl exec gnu -- sh -c LOOP
 #
 # Before every run: sync, echo 3 > /proc/sys/vm/drop_caches (client caches
 # cold; the mount is fresh too), then the files the workload reads are read
@@ -532,6 +536,52 @@ chk_lsR_kc() { (cd "$SIM_WORK" && same "$OUT/lsR.ref" "$OUT/lsR.kc"); }
 cold "stat:$D_TREE"
 run_kc "$w1" "kubectl exec ls -lR" chk_lsR_kc sh_out "$OUT/lsR.kc" "$KUBECTL" exec gnu -- sh -c "cd $P_B && ls -lR tree"
 run_kc "$w2" "kubectl exec ls -lR" chk_lsR_kc sh_out "$OUT/lsR.kc" "$KUBECTL" exec gnu -- sh -c "cd $P_B && ls -lR tree"
+
+# 9-11: writing into the pod (issue 5): a big file, the tree, small creates
+cp -- "$D_BIG" "$SHM/seq-256M.bin"
+cp -r -- "$D_TREE" "$SHM/tree-src"
+wsums=("256 MiB:$SHM/seq-256M.bin:$BIG_SUM")
+if [ "$BIG" = 1 ]; then
+    cp -- "$D_GIG" "$SHM/big-1G.bin"
+    wsums+=("1 GiB:$SHM/big-1G.bin:$GIG_SUM")
+fi
+for spec in "${wsums[@]}"; do
+    IFS=: read -r size WSRC WSUM <<<"$spec"
+    export WSRC
+    rm -rf -- "$ROOT$P_SRV/w"
+    mkdir -p -- "$ROOT$P_SRV/w"
+    chk_w() { [ "$(sha256sum <"$ROOT$P_SRV/w/f.bin" | cut -d' ' -f1)" = "$WSUM" ] && echo ok || echo MISMATCH; }
+    w="write the $size file into the pod"
+    cold "$WSRC"
+    run_pf "$w" chk_w cp -- "$WSRC" "@M/w/f.bin"
+    rm -f -- "$ROOT$P_SRV/w/f.bin"
+    cold "$WSRC"
+    run_kc "$w" "kubectl cp" chk_w "$KUBECTL" cp "$WSRC" "gnu:$P_SRV/w/f.bin"
+done
+(cd "$SHM/tree-src" && find . -type f -print0 | sort -z | xargs -0 sha256sum) >"$OUT/win.ref"
+chk_win() { (cd "$ROOT$P_SRV/win/tree" && find . -type f -print0 | sort -z | xargs -0 sha256sum) | same "$OUT/win.ref" -; }
+w="\`cp -r\` of the tree into the pod"
+rm -rf -- "$ROOT$P_SRV/win"
+mkdir -p -- "$ROOT$P_SRV/win"
+cold "$SHM/tree-src"
+run_pf "$w" chk_win cp -r "$SHM/tree-src" "@M/win/tree"
+rm -rf -- "$ROOT$P_SRV/win/tree"
+cold "$SHM/tree-src"
+run_kc "$w" "kubectl cp" chk_win "$KUBECTL" cp "$SHM/tree-src" "gnu:$P_SRV/win/tree"
+rm -rf -- "$ROOT$P_SRV/win" "$SHM/tree-src"
+# 1,000 small creates (echo > file), kubectl: one exec running the same loop
+chk_cr() { [ "$(find "$ROOT$P_SRV/cr" -type f -name 'f*' | wc -l)" = 1000 ] && [ "$(cat "$ROOT$P_SRV/cr/f999")" = 999 ] && echo ok || echo MISMATCH; }
+creates() { local i; for ((i = 0; i < 1000; i++)); do echo "$i" >"$1/cr/f$i" || return 1; done; }
+export -f creates
+w="1,000 small creates (echo > file)"
+rm -rf -- "$ROOT$P_SRV/cr"
+mkdir -p -- "$ROOT$P_SRV/cr"
+run_pf "$w" chk_cr creates "@M"
+rm -rf -- "$ROOT$P_SRV/cr"
+mkdir -p -- "$ROOT$P_SRV/cr"
+run_kc "$w" "kubectl exec sh -c loop (one exec)" chk_cr "$KUBECTL" exec gnu -- sh -c \
+    "i=0; while [ \$i -lt 1000 ]; do echo \$i > $P_SRV/cr/f\$i; i=\$((i + 1)); done"
+rm -rf -- "$ROOT$P_SRV/cr" "$ROOT$P_SRV/w"
 
 # ---------------------------------------------------------------------------
 # the table

@@ -31,5 +31,6 @@ int cmd_mount(int argc, char **argv);
 int cmd_mount_helper(int argc, char **argv);
 int cmd_umount(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
+int cmd_cp(int argc, char **argv);
 
 #endif

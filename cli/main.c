@@ -1,6 +1,6 @@
 /* main.c: the podfs command line: parse the subcommand and hand over.
  *
- * Subcommands: mount, umount, stats, exec (cp arrives with its issue).
+ * Subcommands: mount, umount, stats, exec, cp.
  * PODFS_DEBUG=1 in the environment turns on debug logging.
  */
 #include <signal.h>
@@ -26,6 +26,7 @@ static void usage(FILE *out)
 		"  umount     unmount it: podfs umount MOUNTPOINT\n"
 		"  stats      a mount's counters: podfs stats MOUNTPOINT\n"
 		"  exec       run a command in a container (like kubectl exec, no TTY)\n"
+		"  cp         copy files to or from a container: podfs cp [NS/]POD:PATH... DST, or SRC... POD:PATH\n"
 		"  version    print the podfs version\n"
 		"  help       print this help\n");
 }
@@ -64,6 +65,8 @@ int main(int argc, char **argv)
 		return cmd_umount(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "stats"))
 		return cmd_stats(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "cp"))
+		return cmd_cp(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version")) {
 		printf("podfs %s\n", PODFS_VERSION);
 		return 0;

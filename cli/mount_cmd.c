@@ -17,10 +17,10 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "backend.h"
+#include "ctlsock.h"
 #include "fs.h"
 #include "log.h"
 #include "strparse.h"
@@ -97,16 +97,14 @@ static int parse_opts(struct mount_args *m, const char *opts)
 
 		if (eq)
 			*eq = '\0';
-		if (!strcmp(o, "ro") || !strcmp(o, "nosuid") || !strcmp(o, "nodev") || !strcmp(o, "noexec") ||
+		if (!strcmp(o, "ro")) {
+			m->fs.read_only = true;
+		} else if (!strcmp(o, "rw")) {
+			m->fs.read_only = false;
+		} else if (!strcmp(o, "nosuid") || !strcmp(o, "nodev") || !strcmp(o, "noexec") ||
 		    !strcmp(o, "noatime") || !strcmp(o, "_netdev") || !strcmp(o, "auto") || !strcmp(o, "noauto") ||
 		    !strcmp(o, "user") || !strcmp(o, "users") || !strcmp(o, "defaults")) {
-			continue; /* read-only anyway; mount(8) words that need nothing from us */
-		} else if (!strcmp(o, "rw")) {
-			if (!m->as_helper) {
-				fprintf(stderr, "podfs: this version mounts read-only (writing through the mount is not implemented yet)\n");
-				return -ENOTSUP;
-			}
-			/* mount(8) says rw unless told ro: the mount is read-only anyway. */
+			continue; /* mount(8) words that need nothing from us */
 		} else if (!strcmp(o, "allow_other")) {
 			m->fs.allow_other = true;
 		} else if (!strcmp(o, "debug")) {
@@ -389,20 +387,21 @@ int cmd_umount(int argc, char **argv)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 1;
 }
 
+/* The counters from the mount's control socket (fs/ctlsock.h). */
 int cmd_stats(int argc, char **argv)
 {
-	char buf[65536];
-	ssize_t n;
+	char err[1024], *text;
+	size_t len;
 
 	if (argc != 2) {
 		fprintf(stderr, "usage: podfs stats MOUNTPOINT\n");
 		return 2;
 	}
-	n = getxattr(argv[1], "user.podfs.stats", buf, sizeof(buf) - 1);
-	if (n < 0) {
-		fprintf(stderr, "podfs: %s is not a podfs mount (or too old): %s\n", argv[1], strerror(errno));
+	if (ctlsock_fetch(argv[1], &text, &len, err, sizeof(err))) {
+		fprintf(stderr, "podfs: %s\n", err);
 		return 1;
 	}
-	fwrite(buf, 1, (size_t)n, stdout);
-	return 0;
+	fwrite(text, 1, len, stdout);
+	free(text);
+	return fflush(stdout) == 0 ? 0 : 1;
 }

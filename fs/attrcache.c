@@ -412,6 +412,33 @@ void acache_invalidate(struct acache *c, const char *path)
 	pthread_mutex_unlock(&c->lock);
 }
 
+static bool under(const char *key, const char *path, size_t plen)
+{
+	/* PATH itself, or below it ("/" is above everything) */
+	if (plen == 1 && path[0] == '/')
+		return true;
+	return strncmp(key, path, plen) == 0 && (key[plen] == '\0' || key[plen] == '/');
+}
+
+void acache_invalidate_tree(struct acache *c, const char *path)
+{
+	size_t plen = strlen(path);
+	struct node *n, *next;
+
+	pthread_mutex_lock(&c->lock);
+	for (n = c->attrs.head.next; n != &c->attrs.head; n = next) {
+		next = n->next;
+		if (under(n->key, path, plen))
+			attr_drop(c, (struct attr_ent *)n);
+	}
+	for (n = c->dirs.head.next; n != &c->dirs.head; n = next) {
+		next = n->next;
+		if (under(n->key, path, plen))
+			dir_drop(c, (struct dir_ent *)n);
+	}
+	pthread_mutex_unlock(&c->lock);
+}
+
 /* ---- listings ---- */
 
 static int cmp_idx_r(const void *a, const void *b, void *arg)

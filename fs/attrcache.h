@@ -84,6 +84,9 @@ enum acache_hit acache_get_attr(struct acache *c, const char *path, struct remot
 enum acache_hit acache_get_link(struct acache *c, const char *path, char **target);
 /* Forget PATH's attributes, negative entry, target and listing. */
 void acache_invalidate(struct acache *c, const char *path);
+/* The same for PATH and every path below it (a renamed or removed
+ * directory); O(entries cached). */
+void acache_invalidate_tree(struct acache *c, const char *path);
 
 /* Make a listing of N entries, taking ENTS (freed on failure too). */
 int acache_listing_new(struct acache_listing **out, struct remote_dirent *ents, size_t n);

@@ -1,7 +1,8 @@
 /* fs.h: mount a `remote` through FUSE (the public API of fs/ for cli/).
  *
- * The mount is read-only in this version: every modifying operation fails
- * with EROFS. Caching follows close-to-open consistency (see vfs.h).
+ * Reads and writes (read-only with cfg.read_only, or when the remote has
+ * no write operations). Caching follows close-to-open consistency, and
+ * our own changes show at once (see vfs.h and SEMANTICS.md).
  */
 #ifndef PODFS_FS_H
 #define PODFS_FS_H
@@ -18,6 +19,7 @@ struct podfs_fs_cfg {
 	double dir_timeout;	 /* seconds (listings); < 0: attr_timeout */
 	size_t cache_size;	 /* page cache budget in bytes; 0: 64 MiB */
 	bool allow_other;	 /* -o allow_other (needs user_allow_other for non-root) */
+	bool read_only;		 /* -o ro */
 	bool debug;		 /* libfuse's per-request trace on stderr */
 	int uid_override;	 /* -1: show the pod's uid */
 	int gid_override;	 /* -1: show the pod's gid */

@@ -25,6 +25,7 @@
 #include <fuse_lowlevel.h>
 
 #include "buf.h"
+#include "ctlsock.h"
 #include "log.h"
 #include "vfs.h"
 
@@ -205,19 +206,18 @@ static void ll_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	fuse_reply_err(req, 0);
 }
 
+/* Every close: the pod has stored all data written through any handle of
+ * the file, or the error says what went wrong (CLARIFICATIONS 5). */
 static void ll_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	(void)ino;
-	(void)fi;
-	fuse_reply_err(req, 0); /* nothing buffered on a read-only mount */
+	reply_rc(req, vfs_flush(vfs_of(req), (struct vfs_file *)(uintptr_t)fi->fh));
 }
 
 static void ll_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
 {
 	(void)ino;
-	(void)datasync;
-	(void)fi;
-	fuse_reply_err(req, 0);
+	reply_rc(req, vfs_fsync(vfs_of(req), (struct vfs_file *)(uintptr_t)fi->fh, datasync));
 }
 
 static void ll_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -367,62 +367,103 @@ static void ll_access(fuse_req_t req, fuse_ino_t ino, int mask)
 	reply_rc(req, vfs_access(vfs_of(req), ino, mask));
 }
 
-/* size 0 asks for the length; a buffer too small is ERANGE. */
-static void reply_xattr_value(fuse_req_t req, int rc, const char *val, size_t len, size_t size)
-{
-	if (rc)
-		reply_rc(req, rc);
-	else if (size == 0)
-		fuse_reply_xattr(req, len);
-	else if (len > size)
-		fuse_reply_err(req, ERANGE);
-	else
-		fuse_reply_buf(req, val, len);
-}
-
+/* vfs answers ENOSYS: the kernel then stops asking for the whole mount
+ * (ls asks for two xattrs per file otherwise) and tells callers
+ * EOPNOTSUPP itself. */
 static void ll_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 {
-	char *val;
-	size_t len;
-	int rc = vfs_getxattr(vfs_of(req), ino, name, &val, &len);
-
-	reply_xattr_value(req, rc, val, len, size);
-	free(val);
+	(void)size;
+	reply_rc(req, vfs_getxattr(vfs_of(req), ino, name));
 }
 
 static void ll_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
-	char *list;
-	size_t len;
-	int rc = vfs_listxattr(vfs_of(req), ino, &list, &len);
-
-	reply_xattr_value(req, rc, list, len, size);
-	free(list);
+	(void)size;
+	reply_rc(req, vfs_listxattr(vfs_of(req), ino));
 }
 
-/* ---- modifying operations: EROFS (vfs decides) ---- */
+/* ---- modifying operations (vfs decides, EROFS on a read-only mount) ---- */
+
+static void reply_entry_rc(fuse_req_t req, int rc, const struct vfs_entry *ve)
+{
+	struct fsctx *c = ctx_of(req);
+	struct fuse_entry_param e;
+
+	if (rc) {
+		reply_rc(req, rc);
+		return;
+	}
+	fill_entry(c, ve, &e);
+	if (fuse_reply_entry(req, &e) != 0)
+		vfs_forget(c->v, ve->ino, 1);
+}
 
 static void ll_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 		       struct fuse_file_info *fi)
 {
-	(void)attr;
-	(void)to_set;
+	struct fsctx *c = ctx_of(req);
+	struct remote_setattr sa = { 0 };
+	struct stat st;
+	int rc;
+
 	(void)fi;
-	reply_rc(req, vfs_setattr(vfs_of(req), ino));
+	if (to_set & FUSE_SET_ATTR_MODE) {
+		sa.valid |= REMOTE_SET_MODE;
+		sa.mode = attr->st_mode & 07777;
+	}
+	if (to_set & FUSE_SET_ATTR_UID) {
+		sa.valid |= REMOTE_SET_UID;
+		sa.uid = attr->st_uid;
+	}
+	if (to_set & FUSE_SET_ATTR_GID) {
+		sa.valid |= REMOTE_SET_GID;
+		sa.gid = attr->st_gid;
+	}
+	if (to_set & FUSE_SET_ATTR_SIZE) {
+		if (attr->st_size < 0) {
+			fuse_reply_err(req, EINVAL);
+			return;
+		}
+		sa.valid |= REMOTE_SET_SIZE;
+		sa.size = (uint64_t)attr->st_size;
+	}
+	if (to_set & FUSE_SET_ATTR_ATIME_NOW) {
+		sa.valid |= REMOTE_SET_ATIME_NOW;
+	} else if (to_set & FUSE_SET_ATTR_ATIME) {
+		sa.valid |= REMOTE_SET_ATIME;
+		sa.atime = attr->st_atim;
+	}
+	if (to_set & FUSE_SET_ATTR_MTIME_NOW) {
+		sa.valid |= REMOTE_SET_MTIME_NOW;
+	} else if (to_set & FUSE_SET_ATTR_MTIME) {
+		sa.valid |= REMOTE_SET_MTIME;
+		sa.mtime = attr->st_mtim;
+	}
+	if (!sa.valid) {
+		/* only ctime (or nothing we keep): answer the attributes */
+		rc = vfs_getattr(c->v, ino, &st);
+	} else {
+		rc = vfs_setattr(c->v, ino, &sa, &st);
+	}
+	if (rc)
+		reply_rc(req, rc);
+	else
+		fuse_reply_attr(req, &st, c->timeout);
 }
 
 static void ll_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 		     dev_t rdev)
 {
-	(void)mode;
-	(void)rdev;
-	reply_rc(req, vfs_mknod(vfs_of(req), parent, name));
+	struct vfs_entry ve;
+
+	reply_entry_rc(req, vfs_mknod(vfs_of(req), parent, name, mode, rdev, &ve), &ve);
 }
 
 static void ll_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 {
-	(void)mode;
-	reply_rc(req, vfs_mkdir(vfs_of(req), parent, name));
+	struct vfs_entry ve;
+
+	reply_entry_rc(req, vfs_mkdir(vfs_of(req), parent, name, mode, &ve), &ve);
 }
 
 static void ll_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -437,38 +478,62 @@ static void ll_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 
 static void ll_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
 {
-	(void)link;
-	reply_rc(req, vfs_symlink(vfs_of(req), parent, name));
+	struct vfs_entry ve;
+
+	reply_entry_rc(req, vfs_symlink(vfs_of(req), link, parent, name, &ve), &ve);
 }
 
 static void ll_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
 		      const char *newname, unsigned int flags)
 {
-	(void)flags;
-	reply_rc(req, vfs_rename(vfs_of(req), parent, name, newparent, newname));
+	reply_rc(req, vfs_rename(vfs_of(req), parent, name, newparent, newname, flags));
 }
 
 static void ll_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
 {
-	reply_rc(req, vfs_link(vfs_of(req), ino, newparent, newname));
+	struct vfs_entry ve;
+
+	reply_entry_rc(req, vfs_link(vfs_of(req), ino, newparent, newname, &ve), &ve);
 }
 
 static void ll_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
 		     struct fuse_file_info *fi)
 {
-	(void)buf;
-	(void)size;
-	(void)off;
-	(void)fi;
-	reply_rc(req, vfs_write(vfs_of(req), ino));
+	ssize_t n;
+
+	(void)ino;
+	if (off < 0) {
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	n = vfs_write(vfs_of(req), (struct vfs_file *)(uintptr_t)fi->fh, (uint64_t)off, buf, size);
+	if (n < 0)
+		fuse_reply_err(req, (int)-n);
+	else
+		fuse_reply_write(req, (size_t)n);
 }
 
 static void ll_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 		      struct fuse_file_info *fi)
 {
-	(void)mode;
-	(void)fi;
-	reply_rc(req, vfs_create(vfs_of(req), parent, name));
+	struct fsctx *c = ctx_of(req);
+	struct fuse_entry_param e;
+	struct vfs_entry ve;
+	struct vfs_file *f = NULL;
+	int rc = vfs_create(c->v, parent, name, mode, fi->flags, &ve, &f);
+
+	if (rc) {
+		reply_rc(req, rc);
+		return;
+	}
+	fill_entry(c, &ve, &e);
+	fi->fh = (uint64_t)(uintptr_t)f;
+	fi->keep_cache = 0;
+	fi->direct_io = 0;
+	if (fuse_reply_create(req, &e, fi) != 0) {
+		vfs_release(c->v, f);
+		vfs_forget(c->v, ve.ino, 1);
+	}
 }
 
 static void ll_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
@@ -493,20 +558,6 @@ static void ll_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
 	(void)length;
 	(void)fi;
 	reply_rc(req, vfs_fallocate(vfs_of(req), ino));
-}
-
-static void ll_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
-			       struct fuse_file_info *fi_in, fuse_ino_t ino_out, off_t off_out,
-			       struct fuse_file_info *fi_out, size_t len, int flags)
-{
-	(void)ino_in;
-	(void)off_in;
-	(void)fi_in;
-	(void)off_out;
-	(void)fi_out;
-	(void)len;
-	(void)flags;
-	reply_rc(req, vfs_write(vfs_of(req), ino_out));
 }
 
 static const struct fuse_lowlevel_ops ll_ops = {
@@ -543,10 +594,33 @@ static const struct fuse_lowlevel_ops ll_ops = {
 	.access = ll_access,
 	.create = ll_create,
 	.fallocate = ll_fallocate,
-	.copy_file_range = ll_copy_file_range,
 };
 
 /* ---- mount and loop ---- */
+
+/* The control socket's text (`podfs stats`). */
+static char *stats_text(void *arg, size_t *len)
+{
+	char *text;
+
+	return vfs_stats_text(arg, &text, len) == 0 ? text : NULL;
+}
+
+/* Serve `podfs stats` for the mount on MOUNTPOINT; without it the mount
+ * still works (a warning says what is missing). */
+static struct ctlsock *start_ctlsock(const char *mountpoint, struct vfs *v)
+{
+	struct ctlsock *cs = NULL;
+	dev_t dev;
+	int rc = ctlsock_dev_of(mountpoint, &dev);
+
+	if (rc == 0)
+		rc = ctlsock_start(&cs, dev, stats_text, v);
+	if (rc)
+		log_warn("no control socket for %s (`podfs stats` will not work): %s", mountpoint,
+			 strerror(-rc));
+	return cs;
+}
 
 __attribute__((format(printf, 2, 0))) static void fuse_log_to_ours(enum fuse_log_level level,
 								    const char *fmt, va_list ap)
@@ -596,6 +670,8 @@ static int mount_opts(const struct podfs_fs_cfg *cfg, struct buf *b)
 		rc = buf_printf(b, ",subtype=podfs,max_read=%d", MAX_IO);
 	if (rc == 0 && cfg->allow_other)
 		rc = buf_append_str(b, ",allow_other");
+	if (rc == 0 && cfg->read_only)
+		rc = buf_append_str(b, ",ro");
 	return rc;
 }
 
@@ -605,6 +681,7 @@ int podfs_fs_run(const struct podfs_fs_cfg *cfg, struct remote *r, void (*ready)
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
 	struct fuse_loop_config *lcfg = NULL;
 	struct fuse_session *se = NULL;
+	struct ctlsock *cs = NULL;
 	struct fsctx c = { 0 };
 	struct vfs_cfg vc;
 	struct stat st;
@@ -640,6 +717,7 @@ int podfs_fs_run(const struct podfs_fs_cfg *cfg, struct remote *r, void (*ready)
 	vc.uid_override = cfg->uid_override;
 	vc.gid_override = cfg->gid_override;
 	vc.hide_pseudo = cfg->hide_pseudo;
+	vc.read_only = cfg->read_only;
 	rc = vfs_new(&c.v, &vc, r);
 	if (rc) {
 		log_err("cannot set up the filesystem: %s", strerror(-rc));
@@ -678,6 +756,7 @@ int podfs_fs_run(const struct podfs_fs_cfg *cfg, struct remote *r, void (*ready)
 	}
 	mounted = true;
 	log_info("mounted %s on %s", cfg->fsname ? cfg->fsname : "podfs", cfg->mountpoint);
+	cs = start_ctlsock(cfg->mountpoint, c.v);
 	if (ready)
 		ready(arg);
 
@@ -697,6 +776,7 @@ int podfs_fs_run(const struct podfs_fs_cfg *cfg, struct remote *r, void (*ready)
 		log_err("FUSE loop on %s failed: %s", cfg->mountpoint, strerror(-rc));
 	}
 out:
+	ctlsock_stop(cs); /* before the vfs it reads goes */
 	if (mounted)
 		fuse_session_unmount(se);
 	if (handlers)

@@ -279,6 +279,83 @@ out:
 	return rc;
 }
 
+void inode_unbind_path(struct inode_table *t, const char *path)
+{
+	uint64_t h = hash_str(path);
+	struct inode *n;
+
+	pthread_mutex_lock(&t->lock);
+	n = find_path(t, path, h);
+	if (n && n->ino != INODE_ROOT)
+		unbind(t, n);
+	pthread_mutex_unlock(&t->lock);
+}
+
+/* TO + KEY's part after FROM's FLEN bytes, malloc'd. */
+static char *rebase(const char *key, size_t flen, const char *to)
+{
+	size_t tl = strlen(to), rest = strlen(key + flen);
+	char *p = malloc(tl + rest + 1);
+
+	if (p) {
+		memcpy(p, to, tl);
+		memcpy(p + tl, key + flen, rest + 1);
+	}
+	return p;
+}
+
+int inode_rename(struct inode_table *t, const char *from, const char *to)
+{
+	size_t flen = strlen(from);
+	struct inode *moved = NULL, *n;
+	int rc = 0;
+
+	if (!strcmp(from, "/") || !strcmp(from, to))
+		return strcmp(from, to) ? -EINVAL : 0;
+	pthread_mutex_lock(&t->lock);
+	/* whatever TO named (and below it) is gone */
+	n = find_path(t, to, hash_str(to));
+	if (n && n->ino != INODE_ROOT)
+		unbind(t, n);
+	/* unbind FROM and everything below it, collect them ... */
+	for (size_t i = 0; i < t->ino_size; i++)
+		for (n = t->by_ino[i]; n; n = n->ino_next)
+			if (n->bound && n->ino != INODE_ROOT && !strncmp(n->path, from, flen) &&
+			    (n->path[flen] == '\0' || n->path[flen] == '/')) {
+				unbind(t, n);
+				n->path_next = moved;
+				moved = n;
+			}
+	/* ... and bind them again under TO (an old binding there loses) */
+	while (moved) {
+		struct inode *next = moved->path_next;
+		char *np = rebase(moved->path, flen, to);
+
+		moved->path_next = NULL;
+		if (!np) {
+			rc = -ENOMEM; /* it stays detached: later use is ESTALE-like */
+		} else {
+			uint64_t h = hash_str(np);
+			struct inode *old = find_path(t, np, h);
+			size_t k = h & (t->path_size - 1);
+
+			if (old)
+				unbind(t, old);
+			free(moved->path);
+			moved->path = np;
+			moved->path_hash = h;
+			moved->path_next = t->by_path[k];
+			t->by_path[k] = moved;
+			moved->bound = true;
+			t->bound++;
+		}
+		moved = next;
+	}
+	grow_path(t);
+	pthread_mutex_unlock(&t->lock);
+	return rc;
+}
+
 int inode_forget(struct inode_table *t, uint64_t ino, uint64_t count)
 {
 	struct inode *n;

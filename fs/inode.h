@@ -62,6 +62,13 @@ uint64_t inode_find(struct inode_table *t, const char *path);
 /* Lookup count and generation of INO (either pointer may be NULL). */
 int inode_info(struct inode_table *t, uint64_t ino, uint64_t *nlookup, uint64_t *gen);
 
+/* PATH was removed: detach its inode (it lives on until forgotten). */
+void inode_unbind_path(struct inode_table *t, const char *path);
+/* FROM was renamed to TO: the inodes of FROM and of every path below it
+ * move (same ino, generation and lookups); whatever was bound at TO or
+ * below it is detached. -EINVAL for the root. */
+int inode_rename(struct inode_table *t, const char *from, const char *to);
+
 /* Number of live inodes, the root included. */
 size_t inode_count(struct inode_table *t);
 

@@ -189,6 +189,17 @@ bool pf_dir_claim(struct prefetch *p, const char *dir, uint64_t now_ns, uint64_t
 	return true;
 }
 
+void pf_forget(struct prefetch *p, const char *path)
+{
+	pthread_mutex_lock(&p->lock);
+	for (struct pf_entry *e = p->b[hash(path)], *next; e; e = next) {
+		next = e->hnext;
+		if (!strcmp(e->path, path))
+			drop(p, e);
+	}
+	pthread_mutex_unlock(&p->lock);
+}
+
 void pf_stats(struct prefetch *p, uint64_t *files, uint64_t *bytes, uint64_t *served)
 {
 	pthread_mutex_lock(&p->lock);

@@ -29,6 +29,8 @@ ssize_t pf_read(struct prefetch *p, const char *path, const struct pcache_stamp 
  * of NOW_NS (the call then marks it as fetched at NOW_NS). */
 bool pf_dir_claim(struct prefetch *p, const char *dir, uint64_t now_ns, uint64_t ttl_ns);
 /* Counters: files stored, bytes held, reads served. */
+/* PATH changed (we wrote, renamed or removed it): drop its data. */
+void pf_forget(struct prefetch *p, const char *path);
 void pf_stats(struct prefetch *p, uint64_t *files, uint64_t *bytes, uint64_t *served);
 
 #endif

@@ -1,4 +1,4 @@
-/* vfs.h: POSIX semantics of the read path, on top of the inode table, the
+/* vfs.h: POSIX semantics of the mount, on top of the inode table, the
  * TTL caches, the page cache and a `remote`. No FUSE types here, so it is
  * unit-tested against the in-memory remote without a mount.
  *
@@ -10,8 +10,8 @@
  *
  * Errors: every function returns 0 (or a byte count) or -errno; errors of
  * the remote reach the caller unchanged (EACCES stays EACCES, never EIO).
- * An unknown or forgotten ino is -ESTALE. Every modifying operation is
- * -EROFS (this is the read-only layer).
+ * An unknown or forgotten ino is -ESTALE. Modifying operations: see
+ * "the write side" below.
  *
  * Threads: all functions may be called from many threads at once (the
  * FUSE worker threads). A vfs_file or vfs_dir handle is used by one
@@ -32,8 +32,6 @@
 #include "attrcache.h"
 #include "remote.h"
 
-/* Name of the statistics xattr on the mount root (CLARIFICATIONS 15). */
-#define VFS_STATS_XATTR "user.podfs.stats"
 /* d_ino for readdir entries the kernel has no inode for yet. */
 #define VFS_UNKNOWN_INO 0xffffffffULL
 
@@ -47,6 +45,7 @@ struct vfs_cfg {
 	int hide_pseudo;	/* /proc, /sys, /dev empty; -1: when root is "/" */
 	size_t max_attrs;	/* attribute cache bound; 0: default */
 	size_t max_dirs;	/* listing cache bound; 0: default */
+	bool read_only;		/* refuse every change with EROFS */
 	acache_clock_fn clock;	/* NULL: CLOCK_MONOTONIC */
 	void *clock_arg;
 };
@@ -81,7 +80,8 @@ int vfs_forget(struct vfs *v, uint64_t ino, uint64_t n);
 int vfs_getattr(struct vfs *v, uint64_t ino, struct stat *st);
 int vfs_readlink(struct vfs *v, uint64_t ino, char **target);
 
-/* Open INO for reading (FLAGS as open(2)); write access is -EROFS.
+/* Open INO (FLAGS as open(2): O_TRUNC truncates; write access needs a
+ * writable vfs, else -EROFS).
  * *KEEP_CACHE says whether the kernel may keep its cached pages. */
 int vfs_open(struct vfs *v, uint64_t ino, int flags, struct vfs_file **out, bool *keep_cache);
 /* Up to LEN bytes at OFF; fewer only at end of file. */
@@ -106,17 +106,19 @@ int vfs_dir_rewind(struct vfs *v, struct vfs_dir *d);
 void vfs_releasedir(struct vfs *v, struct vfs_dir *d); /* NULL ok */
 
 int vfs_statfs(struct vfs *v, uint64_t ino, struct statvfs *out);
-/* access(2) MASK (R_OK, W_OK, X_OK, F_OK): W_OK is -EROFS; X_OK on a
+/* access(2) MASK (R_OK, W_OK, X_OK, F_OK): W_OK is -EROFS on a read-only
+ * vfs (else the pod decides at write time); X_OK on a
  * file without any x bit is -EACCES; read permission is the pod's to
  * enforce at read time. */
 int vfs_access(struct vfs *v, uint64_t ino, int mask);
 
-/* The value of xattr NAME (malloc'd, *LEN bytes, no NUL counted): only
- * VFS_STATS_XATTR on the root exists; anything else is -ENODATA. */
-int vfs_getxattr(struct vfs *v, uint64_t ino, const char *name, char **value, size_t *len);
-/* NUL-separated names (malloc'd; *LEN 0 and *LIST NULL when none). */
-int vfs_listxattr(struct vfs *v, uint64_t ino, char **list, size_t *len);
-/* The statistics text: "name value\n" lines, the remote's appended. */
+/* Extended attributes are not shown: both are -ENOSYS, which makes the
+ * kernel stop asking for the whole mount (and answer EOPNOTSUPP itself)
+ * instead of one request per file and name (ls asks for two). */
+int vfs_getxattr(struct vfs *v, uint64_t ino, const char *name);
+int vfs_listxattr(struct vfs *v, uint64_t ino);
+/* The statistics text: "name value\n" lines, the remote's appended
+ * (served by the mount's control socket, fs/ctlsock.h: `podfs stats`). */
 int vfs_stats_text(struct vfs *v, char **text, size_t *len);
 
 /* Counters (also in the stats text). */
@@ -126,23 +128,49 @@ struct vfs_counters {
 	uint64_t remote_errors;
 	uint64_t remote_read_bytes;
 	uint64_t remote_read_many; /* batches of small files */
+	uint64_t xattr_calls; /* getxattr/listxattr the kernel asked (ENOSYS) */
+	uint64_t remote_write;	     /* pwrite requests */
+	uint64_t remote_write_bytes; /* through pwrite and write streams */
+	uint64_t remote_wstreams;    /* write streams opened */
+	uint64_t remote_modify;	     /* create, mkdir, unlink, rename, setattr... */
+	uint64_t remote_fsync;
 };
 void vfs_get_counters(struct vfs *v, struct vfs_counters *out);
 
-/* The modifying operations: -ESTALE for an unknown ino, else -EROFS. */
-int vfs_setattr(struct vfs *v, uint64_t ino);
-int vfs_mknod(struct vfs *v, uint64_t parent, const char *name);
-int vfs_mkdir(struct vfs *v, uint64_t parent, const char *name);
+/* ---- the write side ----
+ * Every modifying operation is done in the pod when it returns 0, except
+ * file data: vfs_write may return before the bytes are stored (they are
+ * buffered, or queued on a write stream); vfs_flush (each close) and
+ * vfs_fsync return only once the pod has stored everything written
+ * through any handle of the file, and report the first error of any
+ * earlier write (sticky: also returned by the next vfs_write). Caches
+ * follow our own changes at once (attributes, listings, data).
+ * A read-only vfs (cfg.read_only, or a remote without write ops) answers
+ * -EROFS to all of them. */
+int vfs_setattr(struct vfs *v, uint64_t ino, const struct remote_setattr *sa, struct stat *out);
+int vfs_mknod(struct vfs *v, uint64_t parent, const char *name, mode_t mode, dev_t rdev,
+	      struct vfs_entry *out);
+int vfs_mkdir(struct vfs *v, uint64_t parent, const char *name, mode_t mode, struct vfs_entry *out);
 int vfs_unlink(struct vfs *v, uint64_t parent, const char *name);
 int vfs_rmdir(struct vfs *v, uint64_t parent, const char *name);
-int vfs_symlink(struct vfs *v, uint64_t parent, const char *name);
+int vfs_symlink(struct vfs *v, const char *target, uint64_t parent, const char *name,
+		struct vfs_entry *out);
+/* FLAGS: RENAME_NOREPLACE (done as check-then-rename in the pod),
+ * RENAME_EXCHANGE is -EINVAL. */
 int vfs_rename(struct vfs *v, uint64_t parent, const char *name, uint64_t newparent,
-	       const char *newname);
-int vfs_link(struct vfs *v, uint64_t ino, uint64_t newparent, const char *newname);
-int vfs_create(struct vfs *v, uint64_t parent, const char *name);
-int vfs_write(struct vfs *v, uint64_t ino);
+	       const char *newname, unsigned flags);
+int vfs_link(struct vfs *v, uint64_t ino, uint64_t newparent, const char *newname,
+	     struct vfs_entry *out);
+/* open(O_CREAT) of NAME in PARENT with FLAGS and MODE (umask applied by
+ * the caller): the entry and an open handle. */
+int vfs_create(struct vfs *v, uint64_t parent, const char *name, mode_t mode, int flags,
+	       struct vfs_entry *out, struct vfs_file **f);
+ssize_t vfs_write(struct vfs *v, struct vfs_file *f, uint64_t off, const void *buf, size_t len);
+int vfs_flush(struct vfs *v, struct vfs_file *f);
+int vfs_fsync(struct vfs *v, struct vfs_file *f, int datasync);
 int vfs_setxattr(struct vfs *v, uint64_t ino, const char *name);
 int vfs_removexattr(struct vfs *v, uint64_t ino, const char *name);
+/* Not supported: -EOPNOTSUPP (posix_fallocate then writes zeros itself). */
 int vfs_fallocate(struct vfs *v, uint64_t ino);
 
 #endif

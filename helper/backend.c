@@ -8,6 +8,8 @@
  *            one stat for all names
  *   both:    dd iflag=skip_bytes,count_bytes for reads, readlink, stat -f
  * Failed commands are diagnosed from the tool's message (ENOENT, EACCES..).
+ * A sequential reader of a big file is served from a read-ahead stream
+ * instead (backend_bulk.c); every other read is one dd request.
  *
  * Lock order: b->lock, then nothing; never held across a request.
  */
@@ -31,6 +33,7 @@
 #include "quote.h"
 #include "session.h"
 #include "tar.h"
+#include "batch.h"
 
 /* ---- session pool ---- */
 
@@ -275,16 +278,16 @@ static int be_readdir(struct remote *r, const char *path, struct remote_dirent *
 	buf_init(&out, LISTING_MAX);
 	if (!rc && b->t.gnu_find && b->t.gnu_stat)
 		rc = hq_cmd(&cmd,
-			    "cd -- %q || exit; [ -r . ] || { echo 'podfs: Permission denied'; exit 1; }; "
+			    CD_OR_FAIL "[ -r . ] || { echo 'podfs: Permission denied'; exit 1; }; "
 			    "find . -mindepth 1 -maxdepth 1 -exec stat --printf %q -- {} + 2>/dev/null; true",
-			    p.data, FMT_GNU "\\0%n\\0");
+			    p.data, p.data, p.data, FMT_GNU "\\0%n\\0");
 	else if (!rc)
 		rc = hq_cmd(&cmd,
-			    "cd -- %q || exit; [ -r . ] || { echo 'podfs: Permission denied'; exit 1; }; set --; "
+			    CD_OR_FAIL "[ -r . ] || { echo 'podfs: Permission denied'; exit 1; }; set --; "
 			    "for f in * .[!.]* ..?*; do if [ -e \"$f\" ] || [ -L \"$f\" ]; then set -- \"$@\" \"./$f\"; fi; done; "
 			    "[ $# -eq 0 ] || printf '%%s\\0' \"$@\"; printf '/\\0'; "
 			    "[ $# -eq 0 ] || stat -c %q -- \"$@\" 2>/dev/null; true",
-			    p.data, FMT_BB);
+			    p.data, p.data, p.data, FMT_BB);
 	for (int attempt = 0; !rc && attempt < 3; attempt++) {
 		buf_reset(&out);
 		rc = run(b, cmd.data, &out, &st);
@@ -326,6 +329,10 @@ static ssize_t be_read(struct remote *r, const char *path, uint64_t off, void *d
 
 	if (len == 0)
 		return 0;
+	/* a sequential reader of a big file: from its read-ahead stream */
+	rc = be_bulk_read(b, path, off, dst, len);
+	if (rc != -EAGAIN)
+		return rc;
 	rc = be_full_path(b, path, &p);
 	buf_init(&cmd, 16384);
 	buf_init(&out, len);
@@ -453,6 +460,99 @@ static int many_end(void *arg)
 	return c->cb(c->arg, c->curname, c->cur.data ? c->cur.data : "", c->cur.len);
 }
 
+/* ---- batches without tar: each file framed by its size and stamp, read
+ * before and after (batch.h) ---- */
+
+struct nt_ctx {
+	const char *const *names;
+	int (*cb)(void *arg, const char *name, const void *data, size_t len);
+	void *arg;
+};
+
+static int nt_file(void *arg, size_t idx, const void *data, size_t len)
+{
+	struct nt_ctx *c = arg;
+
+	return c->cb(c->arg, c->names[idx], data, len);
+}
+
+static int read_many_notar(struct backend *b, const char *dir, const char *const *names, size_t n,
+			   size_t max_each, size_t max_total,
+			   int (*cb)(void *arg, const char *name, const void *data, size_t len), void *arg)
+{
+	struct nt_ctx c = { .names = names, .cb = cb, .arg = arg };
+	const char *fmt = b->t.gnu_stat ? "%s %.9Y" : "%s %Y";
+	struct hbatch *hb = NULL;
+	struct buf p, cmd, out;
+	int rc, st;
+
+	rc = be_full_path(b, dir, &p);
+	buf_init(&cmd, 1 << 20);
+	/* the data plus two lines of at most 96 bytes per file */
+	buf_init(&out, max_total + 200 * (n + 1));
+	if (!rc)
+		rc = hq_cmd(&cmd, "cd -- %q || exit; set --", p.data);
+	for (size_t i = 0; !rc && i < n; i++) {
+		char *dot = NULL;
+
+		if (be_path_dot(names[i], &dot))
+			rc = -ENOMEM;
+		else
+			rc = hq_cmd(&cmd, " %q", dot);
+		free(dot);
+	}
+	/* The regular files (kept as "${N}" words in $keep, their indexes in
+	 * $ix), one stat of them all (a line each: a count that differs
+	 * means one vanished, give up), an F line for each small one, one
+	 * cat of those, one stat again: the reader keeps a file only when
+	 * both stats agree. A handful of forks and no quadratic loop: the
+	 * listing's attributes must still be fresh when the files are
+	 * opened. Here-documents expand the stat output as data only. */
+	if (!rc)
+		rc = hq_cmd(&cmd,
+			    "; n=0; keep=; ix=; for f in \"$@\"; do n=$((n+1)); "
+			    "if [ -f \"$f\" ] && [ ! -L \"$f\" ]; then keep=\"$keep \\\"\\${$n}\\\"\"; ix=\"$ix$n \"; fi; done; "
+			    "[ -n \"$keep\" ] || exit 0; eval \"set -- $keep\"; "
+			    "pre=$(stat -c %q -- \"$@\" 2>/dev/null); "
+			    "[ $(printf '%%s\\n' \"$pre\" | wc -l) -eq $# ] || exit 0; "
+			    "n=0; keep=; kx=; while read -r s m; do n=$((n+1)); i=${ix%%%% *}; ix=${ix#* }; "
+			    "case $s in ''|*[!0-9]*) continue;; esac; [ \"$s\" -le %llu ] || continue; "
+			    "printf 'F %%s %%s %%s\\n' \"$i\" \"$s\" \"$m\"; keep=\"$keep \\\"\\${$n}\\\"\"; kx=\"$kx$i \"; "
+			    "done <<EOF\n$pre\nEOF\n"
+			    "[ -n \"$keep\" ] || exit 0; eval \"set -- $keep\"; printf 'D\\n'; cat -- \"$@\" 2>/dev/null || exit 1; "
+			    "post=$(stat -c %q -- \"$@\" 2>/dev/null); "
+			    "[ $(printf '%%s\\n' \"$post\" | wc -l) -eq $# ] || exit 0; "
+			    "while read -r s m; do i=${kx%%%% *}; kx=${kx#* }; printf 'E %%s %%s %%s\\n' \"$i\" \"$s\" \"$m\"; "
+			    "done <<EOF\n$post\nEOF\n",
+			    fmt, (unsigned long long)max_each, fmt);
+	if (!rc)
+		rc = run(b, cmd.data, &out, &st);
+	log_debug("tar-free batch of %zu files in %s: rc %d status %d, %zu bytes", n, dir, rc, st, out.len);
+	if (!rc && st && (out.len < 2 || memcmp(out.data, "F ", 2))) {
+		rc = be_fail_from(&out, st); /* the cd failed */
+	} else if (!rc) {
+		/* a dd that failed ends the loop: the files complete before it
+		 * stand, the rest are read one by one */
+		rc = hbatch_new(&hb, n, max_each, max_total, nt_file, &c);
+		if (!rc)
+			rc = hbatch_feed(hb, out.data, out.len);
+		if (!rc)
+			rc = hbatch_finish(hb);
+		/* -EPROTO also when a file changed size during the cat */
+		if (st && (!rc || rc == -EPROTO))
+			rc = -EIO;
+		else if (rc == -EPROTO)
+			log_debug("tar-free batch in %s: out of step (a file changed while read?)", dir);
+	}
+	if (hb && hbatch_dropped(hb))
+		log_debug("tar-free batch in %s: %zu files changed while read", dir, hbatch_dropped(hb));
+	hbatch_free(hb);
+	buf_cleanup(&p);
+	buf_cleanup(&cmd);
+	buf_cleanup(&out);
+	return rc == -ENOTSUP ? -EIO : rc;
+}
+
 static int be_read_many(struct remote *r, const char *dir, const char *const *names, size_t n, size_t max_each,
 			size_t max_total, int (*cb)(void *arg, const char *name, const void *data, size_t len),
 			void *arg)
@@ -466,7 +566,7 @@ static int be_read_many(struct remote *r, const char *dir, const char *const *na
 	int rc, st;
 
 	if (!b->t.has_tar)
-		return -ENOTSUP;
+		return read_many_notar(b, dir, names, n, max_each, max_total, cb, arg);
 	rc = be_full_path(b, dir, &p);
 	buf_init(&cmd, 1 << 20);
 	buf_init(&out, (size_t)lim.max_total + 16384);
@@ -515,14 +615,20 @@ static char *be_stats(struct remote *r)
 	struct backend *b = r->priv;
 	struct kclient_stats ks;
 	struct buf out;
+	unsigned long bopened, bserved, bbytes;
+	int blive;
 
 	kclient_get_stats(b->kc, &ks);
+	be_bulk_stats(b, &bopened, &bserved, &bbytes, &blive);
 	buf_init(&out, 4096);
 	pthread_mutex_lock(&b->lock);
+	/* exec_sessions_opened counts every exec (pool sessions and bulk streams) */
 	buf_printf(&out,
 		   "exec_sessions_opened %lu\nexec_sessions_live %d\nshell_requests %lu\nbytes_in %llu\nbytes_out %llu\n"
-		   "rest_requests %lu\ntoolset %s\n",
-		   ks.execs_started, b->nsess, b->requests, ks.bytes_in, ks.bytes_out, ks.rest_requests,
+		   "rest_requests %lu\nbulk_streams_opened %lu\nbulk_streams_live %d\nbulk_reads %lu\n"
+		   "bulk_read_bytes %lu\nwrite_requests %lu\nwrite_streams_opened %lu\nbytes_written %llu\ntoolset %s\n",
+		   ks.execs_started, b->nsess, b->requests, ks.bytes_in, ks.bytes_out, ks.rest_requests, bopened,
+		   blive, bserved, bbytes, b->write_requests, b->wstreams, b->bytes_written,
 		   b->t.gnu_stat && b->t.gnu_find ? "gnu" : "busybox");
 	pthread_mutex_unlock(&b->lock);
 	return buf_take(&out);
@@ -532,6 +638,7 @@ static void be_destroy(struct remote *r)
 {
 	struct backend *b = r->priv;
 
+	be_bulk_free(b); /* its fillers use b's fields: first */
 	for (int i = 0; i < MAX_SESSIONS; i++)
 		hsess_close(b->sess[i]);
 	pthread_mutex_destroy(&b->lock);
@@ -550,6 +657,22 @@ static const struct remote_ops ops = {
 	.readlink = be_readlink,
 	.statfs = be_statfs,
 	.read_many = be_read_many,
+	.create = be_create,
+	.mknod = be_mknod,
+	.mkdir = be_mkdir,
+	.unlink = be_unlink,
+	.rmdir = be_rmdir,
+	.rename = be_rename,
+	.symlink = be_symlink,
+	.link = be_link,
+	.setattr = be_setattr,
+	.write = be_write,
+	.wopen = be_wopen,
+	.wstream_write = be_wstream_write,
+	.wstream_close = be_wstream_close,
+	.fsync = be_fsync,
+	.may_write = be_may_write,
+	.write_many = be_write_many,
 	.stats = be_stats,
 	.destroy = be_destroy,
 };
@@ -654,6 +777,8 @@ int backend_new(struct remote **out, struct kclient *kc, const struct backend_op
 		goto fail;
 	}
 	b->nsess = 1;
+	if (be_bulk_new(b))
+		log_warn("out of memory: big files are read without read-ahead streams");
 	rc = probe(b, err, errlen);
 	if (rc)
 		goto fail;

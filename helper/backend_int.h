@@ -20,6 +20,13 @@
 #define LISTING_MAX (64u << 20)
 #define ENTRIES_MAX 1000000
 
+/* Shell text: cd into the directory given (three %q of it), or fail
+ * naming the errno (dash's "can't cd to X" names none). */
+#define CD_OR_FAIL                                                                                   \
+	"cd -- %q 2>/dev/null || { if [ -d %q ]; then echo 'podfs: Permission denied'; "               \
+	"elif [ -e %q ]; then echo 'podfs: Not a directory'; else echo 'podfs: No such file or directory'; fi; " \
+	"exit 1; }; "
+
 struct kclient;
 struct hsess;
 
@@ -44,7 +51,10 @@ struct backend {
 	int nsess;
 	unsigned long opened, requests;
 	unsigned long wstreams; /* bulk write streams opened */
+	unsigned long write_requests;
+	unsigned long long bytes_written;
 	time_t no_open_until; /* monotonic seconds: no new session before */
+	struct bulk *bulk; /* backend_bulk.c's read streams (NULL: none) */
 	char open_err[512];
 };
 
@@ -66,5 +76,35 @@ int be_path_dot(const char *name, char **out);
 /* lstat PATH (relative to the root) into A. */
 int be_getattr_path(struct backend *b, const char *path, struct remote_attr *a);
 
+/* backend_bulk.c: sequential reads of big files from read-ahead streams
+ * (their own sessions, outside the pool). be_bulk_read serves the read
+ * when PATH's reader is sequential and the stream holds every byte asked
+ * for; -EAGAIN otherwise (make the ordinary request). Thread-safe. */
+int be_bulk_new(struct backend *b);
+void be_bulk_free(struct backend *b); /* joins the streams; no reader may be left */
+ssize_t be_bulk_read(struct backend *b, const char *path, uint64_t off, void *dst, size_t len);
+/* Drop PATH's stream and buffered bytes (call after modifying PATH). */
+void be_bulk_forget(struct backend *b, const char *path);
+void be_bulk_stats(struct backend *b, unsigned long *opened, unsigned long *served,
+		   unsigned long *served_bytes, int *live);
+
+
+/* backend_write.c: the modifying operations of remote.h. */
+int be_create(struct remote *r, const char *path, uint32_t mode, unsigned flags, struct remote_attr *out);
+int be_mknod(struct remote *r, const char *path, uint32_t mode, uint64_t rdev, struct remote_attr *out);
+int be_mkdir(struct remote *r, const char *path, uint32_t mode, struct remote_attr *out);
+int be_unlink(struct remote *r, const char *path);
+int be_rmdir(struct remote *r, const char *path);
+int be_rename(struct remote *r, const char *from, const char *to, unsigned flags);
+int be_symlink(struct remote *r, const char *target, const char *path, struct remote_attr *out);
+int be_link(struct remote *r, const char *from, const char *to, struct remote_attr *out);
+int be_setattr(struct remote *r, const char *path, const struct remote_setattr *sa, struct remote_attr *out);
+ssize_t be_write(struct remote *r, const char *path, uint64_t off, const void *buf, size_t len);
+int be_wopen(struct remote *r, const char *path, uint64_t off, struct remote_wstream **out);
+ssize_t be_wstream_write(struct remote_wstream *w, const void *buf, size_t len);
+int be_wstream_close(struct remote_wstream *w);
+int be_fsync(struct remote *r, const char *path, int datasync);
+int be_may_write(struct remote *r, const char *path);
+int be_write_many(struct remote *r, const char *dir, const struct remote_wfile *files, size_t n, int *errs);
 
 #endif

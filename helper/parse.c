@@ -98,7 +98,8 @@ int hp_stat_line(const char *s, size_t n, struct remote_attr *a)
 	if (parse_time(f[8], fl[8], &a->atime) || parse_time(f[9], fl[9], &a->mtime) ||
 	    parse_time(f[10], fl[10], &a->ctime) || parse_hex(f[11], fl[11], &maj) || parse_hex(f[12], fl[12], &min))
 		return -EPROTO;
-	if (v[0] > 0xFFFFFFFF || v[1] > UINT32_MAX || v[2] > UINT32_MAX || v[3] > UINT32_MAX)
+	if (v[0] > 0xFFFFFFFF || v[1] > UINT32_MAX || v[2] > UINT32_MAX || v[3] > UINT32_MAX || maj > UINT32_MAX ||
+	    min > UINT32_MAX)
 		return -EPROTO;
 	a->mode = (uint32_t)v[0];
 	a->nlink = (uint32_t)v[1];
@@ -145,14 +146,20 @@ int hp_statfs_line(const char *s, size_t n, struct statvfs *st)
 
 int hp_errno_from_text(const char *s, size_t n)
 {
+	/* Tools name the file first and the reason last ("mv: cannot move
+	 * 'a' to 'b': Directory not empty"), and a file name may hold any of
+	 * these texts: the match that ends last wins. */
 	static const struct {
 		const char *text;
 		int err;
 	} map[] = {
 		{ "No such file or directory", ENOENT },
+		{ "Directory nonexistent", ENOENT }, /* dash: cannot create x/y: Directory nonexistent */
+		{ "nonexistent directory", ENOENT }, /* busybox sh */
 		{ "Permission denied", EACCES },
 		{ "Not a directory", ENOTDIR },
 		{ "Is a directory", EISDIR },
+		{ "is a directory", EISDIR }, /* busybox rm/mv/ln: 'x' is a directory */
 		{ "Too many levels of symbolic links", ELOOP },
 		{ "Symbolic link loop", ELOOP },
 		{ "File name too long", ENAMETOOLONG },
@@ -169,15 +176,39 @@ int hp_errno_from_text(const char *s, size_t n)
 		{ "I/O error", EIO },
 		{ "File too large", EFBIG },
 		{ "Invalid cross-device link", EXDEV },
+		{ "Too many links", EMLINK },
+		{ "Operation not supported", EOPNOTSUPP },
+		{ "Device or resource busy", EBUSY },
+		{ "Bad file descriptor", EBADF },
+		{ "No such device", ENODEV },
+		{ "Argument list too long", E2BIG },
+		/* GNU mv/ln wording for what rename(2)/link(2) answer */
+		{ "cannot overwrite directory", EISDIR },
+		{ "cannot overwrite non-directory", ENOTDIR },
+		{ "to a subdirectory of itself", EINVAL },
+		{ "hard link not allowed for directory", EPERM },
 	};
+	const char *best_end = NULL;
+	int best = EIO;
 
 	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
 		size_t l = strlen(map[i].text);
+		const char *p = s, *last = NULL;
 
-		if (l <= n && memmem(s, n, map[i].text, l))
-			return -map[i].err;
+		while (l <= n - (size_t)(p - s)) {
+			const char *q = memmem(p, n - (size_t)(p - s), map[i].text, l);
+
+			if (!q)
+				break;
+			last = q;
+			p = q + 1;
+		}
+		if (last && (!best_end || last + l > best_end)) {
+			best_end = last + l;
+			best = map[i].err;
+		}
 	}
-	return -EIO;
+	return -best;
 }
 
 static int add_entry(struct remote_dirent **v, size_t *count, size_t *cap, size_t max, const char *name,

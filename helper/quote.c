@@ -36,6 +36,41 @@ int hq_quote(struct buf *out, const char *s, size_t len)
 	return rc;
 }
 
+int hq_data(struct buf *out, const void *data, size_t len)
+{
+	static const char oct[] = "01234567";
+	const unsigned char *d = data;
+	size_t start = out->len;
+	int rc = buf_append(out, "'", 1);
+
+	for (size_t i = 0; rc == 0 && i < len;) {
+		size_t run = 0;
+
+		/* runs of plain printable ASCII go as they are (but a leading
+		 * '-' would make the format an option of printf) */
+		while (i + run < len && !(i + run == 0 && d[0] == '-') && d[i + run] >= 0x20 && d[i + run] < 0x7f && d[i + run] != '\\' &&
+		       d[i + run] != '%' && d[i + run] != '\'')
+			run++;
+		if (run) {
+			rc = buf_append(out, (const char *)d + i, run);
+			i += run;
+			continue;
+		}
+		char esc[4] = { '\\', oct[d[i] >> 6], oct[(d[i] >> 3) & 7], oct[d[i] & 7] };
+
+		rc = buf_append(out, esc, 4);
+		i++;
+	}
+	if (rc == 0)
+		rc = buf_append(out, "'", 1);
+	if (rc) {
+		out->len = start;
+		if (out->data)
+			out->data[start] = '\0';
+	}
+	return rc;
+}
+
 int hq_cmd(struct buf *out, const char *fmt, ...)
 {
 	va_list ap;
@@ -73,6 +108,13 @@ int hq_vcmd(struct buf *out, const char *fmt, va_list ap)
 			size_t n = va_arg(ap, size_t);
 
 			rc = hq_quote(out, s, n);
+			break;
+		}
+		case 'D': {
+			const void *d = va_arg(ap, const void *);
+			size_t n = va_arg(ap, size_t);
+
+			rc = hq_data(out, d, n);
 			break;
 		}
 		case 's':

@@ -23,8 +23,17 @@
  * -E2BIG past the buffer's ceiling. */
 int hq_quote(struct buf *out, const char *s, size_t len);
 
+/* Append binary DATA (any bytes, NUL included) as a single-quoted printf
+ * FORMAT that prints exactly those bytes: `printf DATA` in sh (dash, bash,
+ * busybox) writes them back. Printable ASCII stays itself; every other
+ * byte, '\\', '%', '\'' and a leading '-' become 3-digit octal escapes
+ * (at most 4x).
+ * -E2BIG past the buffer's ceiling (all or nothing). */
+int hq_data(struct buf *out, const void *data, size_t len);
+
 /* Append a command. Conversions: %q a NUL-terminated string, quoted;
- * %Q a (const char *, size_t) pair, quoted; %s a literal (never data from
+ * %Q a (const char *, size_t) pair, quoted; %D a (const void *, size_t)
+ * pair of binary data, as hq_data (only as printf's format); %s a literal (never data from
  * a pod or a user); %d int; %u unsigned; %llu unsigned long long;
  * %lld long long; %% a percent sign. Returns 0 or -EINVAL / -E2BIG. */
 int hq_cmd(struct buf *out, const char *fmt, ...);

@@ -27,6 +27,7 @@
 #ifndef PODFS_REMOTE_H
 #define PODFS_REMOTE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/statvfs.h>
@@ -77,6 +78,16 @@ struct remote_setattr {
 /* rename() flags (as renameat2). */
 #define REMOTE_RENAME_NOREPLACE (1u << 0)
 #define REMOTE_RENAME_EXCHANGE (1u << 1)
+
+/* One small file for write_many. */
+struct remote_wfile {
+	const char *name;	/* one component in the batch's directory */
+	uint32_t mode;		/* permission bits (07777) */
+	bool set_mtime;		/* else the time of writing */
+	struct timespec mtime;
+	const void *data;
+	size_t len;
+};
 
 struct remote;
 struct remote_wstream;
@@ -135,6 +146,20 @@ struct remote_ops {
 	int (*wopen)(struct remote *r, const char *path, uint64_t off, struct remote_wstream **out);
 	ssize_t (*wstream_write)(struct remote_wstream *w, const void *buf, size_t len);
 	int (*wstream_close)(struct remote_wstream *w);
+	/* Optional: create or replace N small regular files in directory
+	 * DIR, each with its mode (and mtime), in one round trip. When it
+	 * returns 0, ERRS[i] is 0 for every file stored complete, or -EIO
+	 * for one that was not (it may exist partly written: write it again
+	 * one by one to learn the precise errno). Returns -errno when nothing
+	 * was done (DIR missing...). An existing non-regular file at a name
+	 * is an error for that file, never replaced. */
+	int (*write_many)(struct remote *r, const char *dir, const struct remote_wfile *files, size_t n,
+			  int *errs);
+	/* May PATH be opened for writing now (the pod's user, its
+	 * permissions, a read-only filesystem)? 0, or the errno opening it
+	 * for writing would give (EACCES, EROFS, ETXTBSY...). Changes
+	 * nothing. */
+	int (*may_write)(struct remote *r, const char *path);
 	/* Flush PATH's data (and metadata unless DATASYNC) to the pod's storage. */
 	int (*fsync)(struct remote *r, const char *path, int datasync);
 

@@ -98,6 +98,8 @@ int main(int argc, char **argv)
 		rc = -ENOMEM;
 		goto out;
 	}
+	/* a remote without write operations: the mount is read-only */
+	remote_mem_disable_writes(r);
 	f = fopen(argv[2], "wb");
 	if (!f || fwrite(bin, 1, BIN_LEN, f) != BIN_LEN || fclose(f) != 0) {
 		fprintf(stderr, "mount_mem: cannot write %s\n", argv[2]);

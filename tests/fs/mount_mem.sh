@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# mount_mem.sh MOUNT_MEM XATTR_GET: mount the in-memory tree of mount_mem.c
-# through podfs's FUSE layer and check it with ordinary tools: listings,
-# stat of hostile names, content, symlinks, fifo, EACCES and EROFS errors,
-# the stats xattr, then a clean unmount. Exit 77 when FUSE is unavailable.
+# mount_mem.sh MOUNT_MEM XATTR_GET PODFS: mount the in-memory tree of
+# mount_mem.c through podfs's FUSE layer and check it with ordinary tools:
+# listings, stat of hostile names, content, symlinks, fifo, EACCES and EROFS
+# errors, no xattrs (ENOSYS: the kernel stops asking), `podfs stats` over
+# the control socket, then a clean unmount. Exit 77 when FUSE is unavailable.
 set -euo pipefail
 . "$(dirname "$0")/../lib/sim.sh"
 
 mount_mem=${1:?usage: mount_mem.sh MOUNT_MEM XATTR_GET}
-xattr_get=${2:?usage: mount_mem.sh MOUNT_MEM XATTR_GET}
+xattr_get=${2:?usage: mount_mem.sh MOUNT_MEM XATTR_GET PODFS}
+podfs=${3:?usage: mount_mem.sh MOUNT_MEM XATTR_GET PODFS}
 
 [ -c /dev/fuse ] || skip "no /dev/fuse"
 command -v fusermount3 >/dev/null || skip "fusermount3 is not installed"
@@ -148,24 +150,38 @@ assert_eq "hello, pod" "$(cat "$mnt/hello.txt")" "hello.txt unchanged"
 # statfs
 assert_eq 255 "$(stat -f -c %l "$mnt")" "statfs name length"
 
-# the stats xattr on the root (and no xattrs elsewhere)
-stats=$("$xattr_get" "$mnt" user.podfs.stats) || fail "reading user.podfs.stats"
+# `podfs stats` over the control socket, from the root or any path below
+stats=$("$podfs" stats "$mnt") || fail "podfs stats"
 for key in remote_requests page_cache_hits page_cache_misses attr_cache_hits mem_requests; do
     grep -qE "^$key [0-9]+\$" <<<"$stats" || fail "stats lack $key: $stats"
 done
 req=$(awk '$1 == "remote_requests" { print $2 }' <<<"$stats")
 [ "$req" -gt 0 ] || fail "remote_requests is $req"
-assert_eq "user.podfs.stats" "$("$xattr_get" -l "$mnt")" "listxattr of the root"
-capture "$xattr_get" "$mnt/hello.txt" user.podfs.stats
-assert_contains "$ERR" "No data available" "no stats xattr on other files"
+"$podfs" stats "$mnt/hello.txt" | grep -q '^remote_requests ' || fail "podfs stats of a file in the mount"
+capture "$podfs" stats "$tmp"
+assert_ne 0 "$RC" "podfs stats of a directory that is not a mount"
+assert_contains "$ERR" "not on a podfs mount" "podfs stats elsewhere"
+# no extended attributes: ENOSYS to the kernel, which then answers
+# "Operation not supported" itself without asking the daemon again
+for args in "$mnt user.podfs.stats" "$mnt/hello.txt security.capability" "-l $mnt" "-l $mnt/hello.txt"; do
+    # shellcheck disable=SC2086
+    capture "$xattr_get" $args
+    assert_ne 0 "$RC" "xattr_get $args"
+    assert_contains "$ERR" "Operation not supported" "xattr_get $args"
+done
 if command -v getfattr >/dev/null; then
-    getfattr -n user.podfs.stats --only-values "$mnt" | grep -q '^remote_requests ' ||
-        fail "getfattr of the stats"
+    capture getfattr -n user.podfs.stats "$mnt"
+    assert_contains "$ERR" "Operation not supported" "getfattr on the mount"
 fi
+x1=$("$podfs" stats "$mnt" | awk '$1 == "xattr_calls" { print $2 }')
+[ "$x1" -le 2 ] || fail "the kernel asked for xattrs $x1 times (want <= 2: getxattr and listxattr once)"
+ls -lR "$mnt" >/dev/null 2>&1 || true
+x2=$("$podfs" stats "$mnt" | awk '$1 == "xattr_calls" { print $2 }')
+assert_eq "$x1" "$x2" "xattr calls during ls -lR"
 echo "stats after the checks:"
 sed 's/^/  /' <<<"$stats"
 
-stat_of() { "$xattr_get" "$mnt" user.podfs.stats | awk -v k="$1" '$1 == k { print $2 }'; }
+stat_of() { "$podfs" stats "$mnt" | awk -v k="$1" '$1 == k { print $2 }'; }
 
 # the kernel forgetting its inodes (memory pressure) frees ours: lookup
 # counts balance, the root stays

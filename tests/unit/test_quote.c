@@ -157,6 +157,58 @@ static int setup(void **state)
 	return 0;
 }
 
+/* hq_data: every byte value, NUL included, comes back through printf. */
+static void data_roundtrip_through_real_shells(void **state)
+{
+	unsigned char all[512 + 66];
+	size_t n = 0;
+
+	(void)state;
+	all[n++] = '-'; /* a leading '-' is not an option of printf */
+	all[n++] = 'x';
+	for (int i = 0; i < 256; i++)
+		all[n++] = (unsigned char)i;
+	for (int i = 255; i >= 0; i--)
+		all[n++] = (unsigned char)i;
+	static const char tricky[] = "'%s\\n$(touch x)`id`\0017%%";
+
+	memcpy(all + n, tricky, sizeof(tricky));
+	n += sizeof(tricky);
+	for (size_t k = 0; k < sizeof(shells) / sizeof(shells[0]); k++) {
+		struct buf cmd;
+		char *argv[6], *out;
+		size_t len, a = 0;
+		int st;
+
+		if (access(shells[k][0], X_OK))
+			continue;
+		buf_init(&cmd, 1 << 16);
+		assert_int_equal(hq_cmd(&cmd, "printf %D", all, n), 0);
+		argv[a++] = (char *)shells[k][0];
+		argv[a++] = (char *)shells[k][1];
+		if (shells[k][2])
+			argv[a++] = (char *)shells[k][2];
+		argv[a++] = cmd.data;
+		argv[a] = NULL;
+		assert_int_equal(run(argv, &out, &len, &st), 0);
+		if (len != n || memcmp(out, all, n) != 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+			fail_msg("%s: %zu data bytes did not round-trip (got %zu)", shells[k][0], n, len);
+		free(out);
+		buf_cleanup(&cmd);
+	}
+	/* all or nothing past the ceiling; at most 4x + 2 */
+	struct buf small;
+
+	buf_init(&small, 10);
+	assert_int_equal(hq_data(&small, "\0\0\0", 3), -E2BIG);
+	assert_int_equal(small.len, 0);
+	buf_cleanup(&small);
+	buf_init(&small, 4 * 3 + 2);
+	assert_int_equal(hq_data(&small, "\0\0\0", 3), 0);
+	assert_string_equal(small.data, "'\\000\\000\\000'");
+	buf_cleanup(&small);
+}
+
 static int teardown(void **state)
 {
 	(void)state;
@@ -169,6 +221,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(long_names_roundtrip),
 	cmocka_unit_test(quote_refuses_nul_and_keeps_buffer),
 	cmocka_unit_test(cmd_formats_numbers_and_literals),
+	cmocka_unit_test(data_roundtrip_through_real_shells),
 };
 
 int main(int argc, char **argv)

@@ -34,6 +34,8 @@ struct fx {
 
 static struct fx *fx;
 
+static bool fx_read_only;
+
 /* A vfs on a fresh remote_mem; ROOT_PATH is the mount root. */
 static void setup_with(const char *root_path, double attr, double dir, int hide)
 {
@@ -51,6 +53,7 @@ static void setup_with(const char *root_path, double attr, double dir, int hide)
 	cfg.dir_timeout = dir;
 	cfg.hide_pseudo = hide;
 	cfg.clock = fake_clock;
+	cfg.read_only = fx_read_only;
 	assert_int_equal(vfs_new(&fx->v, &cfg, fx->r), 0);
 }
 
@@ -355,7 +358,9 @@ static void forgotten_ino_is_estale(void **state)
 	assert_int_equal(vfs_readlink(fx->v, ino, &s), -ESTALE);
 	assert_int_equal(vfs_lookup(fx->v, ino, "x", &e), -ESTALE);
 	assert_int_equal(vfs_forget(fx->v, ino, 1), -ESTALE);
-	assert_int_equal(vfs_mkdir(fx->v, ino, "x"), -ESTALE);
+	struct vfs_entry e2;
+
+	assert_int_equal(vfs_mkdir(fx->v, ino, "x", 0755, &e2), -ESTALE);
 }
 
 static void hostile_names_resolve_and_long_names_fail(void **state)
@@ -713,27 +718,32 @@ static void hide_pseudo_off_shows_everything(void **state)
 static void write_ops_are_erofs(void **state)
 {
 	struct vfs_file *f;
+	struct vfs_entry e;
+	struct remote_setattr sa = { .valid = REMOTE_SET_MODE, .mode = 0600 };
+	struct stat st;
 	bool keep;
 	uint64_t ino;
 
 	(void)state;
+	teardown(NULL);
+	fx_read_only = true; /* -o ro */
+	setup_with("/", 1.0, 1.0, -1);
+	fx_read_only = false;
 	assert_int_equal(remote_mem_add_file(fx->r, "/f", "x", 1, 0644), 0);
 	ino = lookup_ok(ROOT, "f");
 	assert_int_equal(vfs_open(fx->v, ino, O_WRONLY, &f, &keep), -EROFS);
 	assert_int_equal(vfs_open(fx->v, ino, O_RDWR, &f, &keep), -EROFS);
 	assert_int_equal(vfs_open(fx->v, ino, O_RDONLY | O_TRUNC, &f, &keep), -EROFS);
-	assert_int_equal(vfs_setattr(fx->v, ino), -EROFS);
-	assert_int_equal(vfs_mknod(fx->v, ROOT, "n"), -EROFS);
-	assert_int_equal(vfs_mkdir(fx->v, ROOT, "n"), -EROFS);
+	assert_int_equal(vfs_setattr(fx->v, ino, &sa, &st), -EROFS);
+	assert_int_equal(vfs_mknod(fx->v, ROOT, "n", S_IFREG | 0644, 0, &e), -EROFS);
+	assert_int_equal(vfs_mkdir(fx->v, ROOT, "n", 0755, &e), -EROFS);
 	assert_int_equal(vfs_unlink(fx->v, ROOT, "f"), -EROFS);
 	assert_int_equal(vfs_rmdir(fx->v, ROOT, "f"), -EROFS);
-	assert_int_equal(vfs_symlink(fx->v, ROOT, "s"), -EROFS);
-	assert_int_equal(vfs_rename(fx->v, ROOT, "f", ROOT, "g"), -EROFS);
-	assert_int_equal(vfs_link(fx->v, ino, ROOT, "g"), -EROFS);
-	assert_int_equal(vfs_create(fx->v, ROOT, "new"), -EROFS);
-	assert_int_equal(vfs_write(fx->v, ino), -EROFS);
-	assert_int_equal(vfs_setxattr(fx->v, ino, "user.x"), -EROFS);
-	assert_int_equal(vfs_removexattr(fx->v, ino, "user.x"), -EROFS);
+	assert_int_equal(vfs_symlink(fx->v, "t", ROOT, "s", &e), -EROFS);
+	assert_int_equal(vfs_rename(fx->v, ROOT, "f", ROOT, "g", 0), -EROFS);
+	assert_int_equal(vfs_link(fx->v, ino, ROOT, "g", &e), -EROFS);
+	assert_int_equal(vfs_create(fx->v, ROOT, "new", 0644, O_WRONLY | O_CREAT, &e, &f), -EROFS);
+	assert_int_equal(vfs_write(fx->v, NULL, 0, "x", 1), -EROFS);
 	assert_int_equal(vfs_fallocate(fx->v, ino), -EROFS);
 	assert_int_equal(vfs_access(fx->v, ino, W_OK), -EROFS);
 	assert_int_equal(vfs_access(fx->v, ino, R_OK), 0);
@@ -771,9 +781,9 @@ static void readlink_is_cached_with_the_attrs(void **state)
 	assert_int_equal(calls(REMOTE_MEM_READLINK), 2);
 }
 
-static void stats_xattr_on_root_only(void **state)
+static void stats_text_and_no_xattrs(void **state)
 {
-	char *val, *list;
+	char *val;
 	size_t len;
 	uint64_t ino;
 	struct vfs_file *f;
@@ -788,7 +798,7 @@ static void stats_xattr_on_root_only(void **state)
 	assert_int_equal(vfs_read(fx->v, f, 0, buf, 4), 4);
 	vfs_release(fx->v, f);
 
-	assert_int_equal(vfs_getxattr(fx->v, ROOT, VFS_STATS_XATTR, &val, &len), 0);
+	assert_int_equal(vfs_stats_text(fx->v, &val, &len), 0);
 	assert_int_equal(strlen(val), len);
 	assert_non_null(strstr(val, "remote_requests 2\n")); /* getattr + read */
 	assert_non_null(strstr(val, "page_cache_hits 1\n"));
@@ -797,15 +807,14 @@ static void stats_xattr_on_root_only(void **state)
 	assert_non_null(strstr(val, "\nmem_requests 2\n")); /* the remote's own, appended */
 	free(val);
 
-	assert_int_equal(vfs_getxattr(fx->v, ino, VFS_STATS_XATTR, &val, &len), -ENODATA);
-	assert_int_equal(vfs_getxattr(fx->v, ROOT, "user.other", &val, &len), -ENODATA);
-	assert_int_equal(vfs_listxattr(fx->v, ROOT, &list, &len), 0);
-	assert_int_equal(len, sizeof(VFS_STATS_XATTR));
-	assert_memory_equal(list, VFS_STATS_XATTR, sizeof(VFS_STATS_XATTR));
-	free(list);
-	assert_int_equal(vfs_listxattr(fx->v, ino, &list, &len), 0);
-	assert_int_equal(len, 0);
-	assert_null(list);
+	/* no xattrs: ENOSYS (the kernel stops asking), no remote call */
+	assert_int_equal(vfs_getxattr(fx->v, ino, "user.podfs.stats"), -ENOSYS);
+	assert_int_equal(vfs_getxattr(fx->v, ROOT, "security.capability"), -ENOSYS);
+	assert_int_equal(vfs_listxattr(fx->v, ROOT), -ENOSYS);
+	assert_int_equal(vfs_stats_text(fx->v, &val, &len), 0);
+	assert_non_null(strstr(val, "remote_requests 2\n"));
+	assert_non_null(strstr(val, "xattr_calls 3\n"));
+	free(val);
 }
 
 /* A remote whose readdir returns names no path could name. */
@@ -983,7 +992,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test_setup_teardown(hide_pseudo_off_shows_everything, setup, teardown),
 	cmocka_unit_test_setup_teardown(write_ops_are_erofs, setup, teardown),
 	cmocka_unit_test_setup_teardown(readlink_is_cached_with_the_attrs, setup, teardown),
-	cmocka_unit_test_setup_teardown(stats_xattr_on_root_only, setup, teardown),
+	cmocka_unit_test_setup_teardown(stats_text_and_no_xattrs, setup, teardown),
 	cmocka_unit_test(impossible_names_from_the_pod_are_dropped),
 };
 
