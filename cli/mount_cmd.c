@@ -30,7 +30,8 @@ static void mount_usage(FILE *f)
 	fprintf(f, "usage: podfs mount [--kubeconfig FILE] [--context NAME] [-n NAMESPACE] [-c CONTAINER]\n"
 		   "                   [-o OPTIONS] [-f] [NAMESPACE/]POD[:PATH] MOUNTPOINT\n"
 		   "options: ro, attr_timeout=SEC, dir_timeout=SEC, cache_size=BYTES[K|M|G], uid=N, gid=N,\n"
-		   "         allow_other, debug, kubeconfig=FILE, context=NAME, namespace=NS, container=NAME\n");
+		   "         idmap=user, allow_other, debug, kubeconfig=FILE, context=NAME, namespace=NS,\n"
+		   "         container=NAME\n");
 }
 
 struct mount_args {
@@ -41,6 +42,7 @@ struct mount_args {
 	const char *path;
 	const char *mountpoint;
 	bool foreground;
+	bool idmap_user; /* -o idmap=user */
 	struct podfs_fs_cfg fs;
 	char *optbuf;
 };
@@ -105,6 +107,13 @@ static int parse_opts(struct mount_args *m, const char *opts)
 		    !strcmp(o, "noatime") || !strcmp(o, "_netdev") || !strcmp(o, "auto") || !strcmp(o, "noauto") ||
 		    !strcmp(o, "user") || !strcmp(o, "users") || !strcmp(o, "defaults")) {
 			continue; /* mount(8) words that need nothing from us */
+		} else if (val && !strcmp(o, "idmap")) {
+			if (!strcmp(val, "user"))
+				m->idmap_user = true;
+			else if (!strcmp(val, "none"))
+				m->idmap_user = false;
+			else
+				goto bad;
 		} else if (!strcmp(o, "allow_other")) {
 			m->fs.allow_other = true;
 		} else if (!strcmp(o, "debug")) {
@@ -239,6 +248,18 @@ static int serve(struct mount_args *m, int ready_fd)
 	if (rc) {
 		fprintf(stderr, "error: %s\n", err);
 		goto out;
+	}
+	if (m->idmap_user) {
+		uint32_t pu, pg;
+
+		if (backend_pod_ids(r, &pu, &pg) == 0) {
+			m->fs.idmap_pod_uid = pu;
+			m->fs.idmap_pod_gid = pg;
+			m->fs.idmap_local_uid = getuid();
+			m->fs.idmap_local_gid = getgid();
+		} else {
+			fprintf(stderr, "warning: idmap=user: the container has no `id` to tell its user; not mapping\n");
+		}
 	}
 	snprintf(fsname, sizeof(fsname), "podfs:%s/%s:%s", m->c.cfg->namespace, m->pod, m->path);
 	m->fs.mountpoint = m->mountpoint;

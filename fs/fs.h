@@ -23,6 +23,8 @@ struct podfs_fs_cfg {
 	bool debug;		 /* libfuse's per-request trace on stderr */
 	int uid_override;	 /* -1: show the pod's uid */
 	int gid_override;	 /* -1: show the pod's gid */
+	int64_t idmap_pod_uid, idmap_local_uid; /* idmap=user (-1: off), see vfs.h */
+	int64_t idmap_pod_gid, idmap_local_gid;
 	int hide_pseudo;	 /* /proc, /sys, /dev shown empty; -1: when root is "/" */
 	const char *fsname;	 /* e.g. "podfs:ns/pod:/path" (shown by mount(8), df) */
 	int foreground_fd;	 /* not used by fs/: the CLI's (e.g. its pipe to the

@@ -648,6 +648,8 @@ void podfs_fs_cfg_init(struct podfs_fs_cfg *cfg)
 	cfg->dir_timeout = -1;
 	cfg->uid_override = -1;
 	cfg->gid_override = -1;
+	cfg->idmap_pod_uid = cfg->idmap_local_uid = -1;
+	cfg->idmap_pod_gid = cfg->idmap_local_gid = -1;
 	cfg->hide_pseudo = -1;
 	cfg->fsname = "podfs";
 	cfg->foreground_fd = -1;
@@ -716,6 +718,10 @@ int podfs_fs_run(const struct podfs_fs_cfg *cfg, struct remote *r, void (*ready)
 	vc.cache_size = cfg->cache_size;
 	vc.uid_override = cfg->uid_override;
 	vc.gid_override = cfg->gid_override;
+	vc.idmap_pod_uid = cfg->idmap_pod_uid;
+	vc.idmap_local_uid = cfg->idmap_local_uid;
+	vc.idmap_pod_gid = cfg->idmap_pod_gid;
+	vc.idmap_local_gid = cfg->idmap_local_gid;
 	vc.hide_pseudo = cfg->hide_pseudo;
 	vc.read_only = cfg->read_only;
 	rc = vfs_new(&c.v, &vc, r);

@@ -44,6 +44,7 @@ struct vfs {
 	double attr_timeout;
 	double dir_timeout;
 	int uid_override, gid_override;
+	int64_t map_pod_uid, map_local_uid, map_pod_gid, map_local_gid;
 	bool hide_pseudo;
 	struct inode_table *it;
 	struct acache *ac;
@@ -111,6 +112,8 @@ void vfs_cfg_init(struct vfs_cfg *cfg)
 	cfg->dir_timeout = -1;
 	cfg->uid_override = -1;
 	cfg->gid_override = -1;
+	cfg->idmap_pod_uid = cfg->idmap_local_uid = -1;
+	cfg->idmap_pod_gid = cfg->idmap_local_gid = -1;
 	cfg->hide_pseudo = -1;
 }
 
@@ -258,6 +261,10 @@ int vfs_new(struct vfs **out, const struct vfs_cfg *cfg, struct remote *r)
 	v->dir_timeout = cfg->dir_timeout >= 0 ? cfg->dir_timeout : v->attr_timeout;
 	v->uid_override = cfg->uid_override;
 	v->gid_override = cfg->gid_override;
+	v->map_pod_uid = cfg->idmap_local_uid >= 0 ? cfg->idmap_pod_uid : -1;
+	v->map_local_uid = cfg->idmap_local_uid;
+	v->map_pod_gid = cfg->idmap_local_gid >= 0 ? cfg->idmap_pod_gid : -1;
+	v->map_local_gid = cfg->idmap_local_gid;
 	v->hide_pseudo = cfg->hide_pseudo < 0 ? strcmp(v->root, "/") == 0 : cfg->hide_pseudo != 0;
 	v->ro = cfg->read_only || !r->ops->write || !r->ops->create || !r->ops->setattr;
 	ac.attr_ttl_ns = (uint64_t)(v->attr_timeout * 1e9);
@@ -316,6 +323,10 @@ static void to_stat(const struct vfs *v, uint64_t ino, const struct remote_attr 
 	st->st_nlink = a->nlink;
 	st->st_uid = v->uid_override >= 0 ? (uid_t)v->uid_override : a->uid;
 	st->st_gid = v->gid_override >= 0 ? (gid_t)v->gid_override : a->gid;
+	if (v->map_pod_uid >= 0 && a->uid == (uint64_t)v->map_pod_uid && v->uid_override < 0)
+		st->st_uid = (uid_t)v->map_local_uid;
+	if (v->map_pod_gid >= 0 && a->gid == (uint64_t)v->map_pod_gid && v->gid_override < 0)
+		st->st_gid = (gid_t)v->map_local_gid;
 	st->st_size = (off_t)a->size;
 	st->st_blocks = (blkcnt_t)a->blocks;
 	st->st_blksize = PCACHE_BLOCK;
@@ -1484,7 +1495,14 @@ int vfs_setattr(struct vfs *v, uint64_t ino, const struct remote_setattr *sa, st
 	rc = flush_ino(v, ino);
 	if (rc)
 		goto out;
-	rc = R_MODIFY(v, "setattr", path, v->r->ops->setattr(v->r, path, sa, &a));
+	struct remote_setattr mapped = *sa;
+
+	/* idmap=user: the local user means the pod's exec user */
+	if ((sa->valid & REMOTE_SET_UID) && v->map_pod_uid >= 0 && sa->uid == (uint64_t)v->map_local_uid)
+		mapped.uid = (uint32_t)v->map_pod_uid;
+	if ((sa->valid & REMOTE_SET_GID) && v->map_pod_gid >= 0 && sa->gid == (uint64_t)v->map_local_gid)
+		mapped.gid = (uint32_t)v->map_pod_gid;
+	rc = R_MODIFY(v, "setattr", path, v->r->ops->setattr(v->r, path, &mapped, &a));
 	if (rc)
 		goto out;
 	changed(v, path);

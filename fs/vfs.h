@@ -42,6 +42,10 @@ struct vfs_cfg {
 	size_t cache_size;	/* page cache budget in bytes; 0: 64 MiB */
 	int uid_override;	/* -1: show the pod's uid */
 	int gid_override;	/* -1: show the pod's gid */
+	/* idmap=user: files of the pod's exec user show as the local user's
+	 * and chown to the local user means the pod's user (-1: off) */
+	int64_t idmap_pod_uid, idmap_local_uid;
+	int64_t idmap_pod_gid, idmap_local_gid;
 	int hide_pseudo;	/* /proc, /sys, /dev empty; -1: when root is "/" */
 	size_t max_attrs;	/* attribute cache bound; 0: default */
 	size_t max_dirs;	/* listing cache bound; 0: default */

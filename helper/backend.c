@@ -677,6 +677,17 @@ static const struct remote_ops ops = {
 	.destroy = be_destroy,
 };
 
+int backend_pod_ids(struct remote *r, uint32_t *uid, uint32_t *gid)
+{
+	struct backend *b = r->priv;
+
+	if (!b->ids_known)
+		return -ENOENT;
+	*uid = b->pod_uid;
+	*gid = b->pod_gid;
+	return 0;
+}
+
 const char *backend_workdir(struct remote *r)
 {
 	struct backend *b = r->priv;
@@ -694,6 +705,7 @@ static int probe(struct backend *b, char *err, size_t errlen)
 		"touch --version 2>/dev/null | head -n 1 | grep -q GNU && echo gnu_touch; "
 		"mv --help 2>&1 | grep -q -- '-T' && echo gnu_mv; "
 		"printf 'cwd:%s\\n' \"$PWD\"; "
+		"printf 'ids:%s %s\\n' \"$(id -u 2>/dev/null)\" \"$(id -g 2>/dev/null)\"; "
 		"find --version 2>/dev/null | head -n 1 | grep -q GNU && echo gnu_find; true";
 	struct buf out;
 	int rc, st;
@@ -714,6 +726,16 @@ static int probe(struct backend *b, char *err, size_t errlen)
 	b->t.has_tar = strstr(o, "has_tar\n") != NULL;
 	b->t.gnu_stat = strstr(o, "gnu_stat\n") != NULL;
 	b->t.gnu_touch = strstr(o, "gnu_touch\n") != NULL;
+	{
+		const char *ids = strstr(o, "ids:");
+		unsigned long u, g;
+
+		b->ids_known = ids && sscanf(ids + 4, "%lu %lu", &u, &g) == 2 && u <= UINT32_MAX && g <= UINT32_MAX;
+		if (b->ids_known) {
+			b->pod_uid = (uint32_t)u;
+			b->pod_gid = (uint32_t)g;
+		}
+	}
 	{
 		const char *c = strstr(o, "cwd:");
 		const char *e = c ? strchr(c, '\n') : NULL;

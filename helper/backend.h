@@ -32,5 +32,7 @@ int backend_new(struct remote **out, struct kclient *kc, const struct backend_op
 /* The container's working directory (where an exec starts; what a
  * relative path in the container is relative to), learnt by the probe. */
 const char *backend_workdir(struct remote *r);
+/* The uid and gid commands run as in the container (-ENOENT: unknown). */
+int backend_pod_ids(struct remote *r, uint32_t *uid, uint32_t *gid);
 
 #endif

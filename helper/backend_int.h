@@ -42,6 +42,8 @@ struct backend {
 	struct kclient *kc;
 	char *ns, *pod, *container, *root;
 	char *cwd; /* the shell's working directory in the container */
+	bool ids_known; /* the exec user's ids (id -u, id -g) */
+	uint32_t pod_uid, pod_gid;
 	int max, timeout_ms;
 	struct tools t;
 	pthread_mutex_t lock;

@@ -54,6 +54,14 @@ echo ok >"$m/data/mine" && [ "$(cat "$root/data/mine")" = ok ] || fail "writing 
 [ "$(stat -c %u "$root/data/mine")" = 1000 ] && [ "$(stat -c %u "$m/data/mine")" = 1000 ] ||
     fail "a new file belongs to the pod's user"
 echo "ok: EACCES"
+# idmap=user: the pod's exec user (1000) shows as the local user, and
+# chown to the local user means the pod's user
+m2=$(mnt_mount nonroot:/ -o idmap=user)
+[ "$(stat -c %u:%g "$m2/data/mine")" = "$(id -u):$(id -g)" ] || fail "idmap=user: $(stat -c %u:%g "$m2/data/mine")"
+[ "$(stat -c %u "$m2/etc/passwd")" = 0 ] || fail "idmap=user: root's file"
+chown "$(id -u):$(id -g)" "$m2/data/mine" || fail "idmap=user: chown to the local user"
+[ "$(stat -c %u:%g "$root/data/mine")" = 1000:1000 ] || fail "idmap=user: chown went through unmapped"
+echo "ok: idmap=user"
 
 # -- EROFS: the pod's read-only rootfs, its writable volume; -o ro
 m=$(mnt_mount rofs:/)
