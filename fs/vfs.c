@@ -297,6 +297,8 @@ void vfs_free(struct vfs *v)
 
 		v->wlist = w->next;
 		log_warn("vfs: ino %llu still had a writer at unmount", (unsigned long long)w->ino);
+		if (w->ws)
+			v->r->ops->wstream_close(w->ws);
 		dirty_clear(&w->d);
 		pthread_mutex_destroy(&w->lock);
 		free(w);
