@@ -110,6 +110,7 @@ struct ubig_task {
 	char *lrel, *lname, *rpath, *rpart;
 	struct stat st;
 	uint64_t off0;
+	uint64_t range; /* bytes per claim (one write stream each) */
 	bool resume;
 	pthread_mutex_t lock;
 	bool opened;
@@ -205,7 +206,7 @@ static int stamp_part(struct cp_job *j, const char *rpart, uint64_t size, struct
 static void ubig_run(struct cp_job *j, struct cp_task *t, unsigned claim)
 {
 	struct ubig_task *b = (struct ubig_task *)t;
-	uint64_t range = UL(j)->range;
+	uint64_t range = b->range;
 	uint64_t off = b->off0 + (uint64_t)claim * range, end, pos;
 	size_t bufsz = j->o.chunk < (1u << 20) ? j->o.chunk : (1u << 20);
 	struct remote_wstream *w = NULL;
@@ -318,7 +319,7 @@ static void ubig_done(struct cp_job *j, struct cp_task *t)
 		atomic_fetch_add(&j->prog.files_done, 1);
 		cp_count(j, &j->rep->files, 1);
 	} else if (b->fd >= 0 && rc != -ESTALE && b->opened) {
-		uint64_t prefix = b->off0, range = UL(j)->range;
+		uint64_t prefix = b->off0, range = b->range;
 		unsigned k = 0;
 		bool later = false;
 
@@ -367,6 +368,13 @@ static void queue_ubig(struct cp_job *j, int rootfd, const char *lrel, const cha
 	if (act != CP_RESUME)
 		off = 0;
 	left = (uint64_t)st->st_size - off;
+	/* a stream per worker at most: every write stream is an exec (its
+	 * start costs 20 ms to 1 s on a real cluster) */
+	int par = j->o.parallel > 0 ? j->o.parallel : 4;
+	uint64_t share = (left / (uint64_t)par + (1u << 20) - 1) & ~(uint64_t)((1u << 20) - 1);
+
+	if (share > range)
+		range = share;
 	claims = left ? (left + range - 1) / range : 1;
 	if (rdir && (s = strrchr(rdir, '/')))
 		s[s == rdir ? 1 : 0] = '\0';
@@ -405,6 +413,7 @@ static void queue_ubig(struct cp_job *j, int rootfd, const char *lrel, const cha
 	b->st = *st;
 	b->resume = act == CP_RESUME;
 	b->off0 = off;
+	b->range = range;
 	b->fd = -1;
 	pthread_mutex_init(&b->lock, NULL);
 	b->t.claims = (unsigned)claims;
