@@ -2,6 +2,7 @@
  *
  *   podfs cp [--kubeconfig F] [--context C] [-n NS] [-c CONTAINER]
  *            [-p] [-L] [-q] [--parallel N] [--retries N] [--specials]
+ *            [--checksum]
  *            SRC... DST
  *
  * One side is [NS/]POD:PATH (kubectl cp's syntax; a relative PATH is
@@ -40,6 +41,8 @@ static void cp_usage(FILE *f)
 		"  --retries N        re-run automatically after a lost connection (default 3)\n"
 		"  --specials         copy fifos (and device files, as root) instead of skipping them\n"
 		"  --no-batch         small files one by one (no tar slices, no write batches)\n"
+		"  --checksum         skip a file already there only when its size and SHA-256 match\n"
+		"                     (not size and mtime; needs sha256sum in the container)\n"
 		"  --chunk SIZE       bytes per range request (default 4M)\n"
 		"  --stats            print the connection's counters at the end\n");
 }
@@ -137,6 +140,8 @@ int cmd_cp(int argc, char **argv)
 			o.specials = true;
 		} else if (!strcmp(a, "--no-batch")) {
 			o.no_batch = true;
+		} else if (!strcmp(a, "--checksum")) {
+			o.checksum = true;
 		} else if (!strcmp(a, "--stats")) {
 			want_stats = true;
 		} else if ((!strcmp(a, "--parallel") || !strcmp(a, "--retries") || !strcmp(a, "--chunk")) &&
@@ -277,6 +282,9 @@ int cmd_cp(int argc, char **argv)
 			 : cp_download(r, &o, paths, contents, (size_t)npos - 1, paths[npos - 1], &rep);
 
 	print_report(&rep, o.progress_fd, upload);
+	if (crc == -ENOTSUP)
+		fprintf(stderr, "podfs: --checksum: the container has no sha256sum (files of the same size were "
+				"left as they are; run without --checksum to compare size and mtime)\n");
 	if (want_stats)
 		fprintf(stderr, "cp_files %llu\ncp_skipped %llu\ncp_resumed %llu\ncp_bytes %llu\ncp_attempts %d\n",
 			(unsigned long long)rep.files, (unsigned long long)rep.skipped, (unsigned long long)rep.resumed,

@@ -618,7 +618,6 @@ static int add_header(struct buf *b, const char *name, const char *value)
 static int upgrade_request(struct kexec *x, struct buf *b)
 {
 	const struct kcfg *cfg = x->kc->cfg;
-	char line[4096];
 	int rc;
 
 	if (wsf_make_key(x->key))
@@ -627,20 +626,27 @@ static int upgrade_request(struct kexec *x, struct buf *b)
 			"GET %s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
 			"Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: %s\r\n",
 			x->full_path, x->kc->host_hdr, x->key, PROTOCOLS);
+	/* credentials of any length (projected tokens, OIDC tokens with
+	 * many groups), never cut */
 	if (!rc && x->creds.bearer) {
-		snprintf(line, sizeof(line), "Bearer %s", x->creds.bearer);
-		rc = add_header(b, "Authorization", line);
+		rc = buf_printf(b, "Authorization: Bearer %s\r\n", x->creds.bearer);
 	} else if (!rc && x->creds.basic_user) {
-		char up[1024];
-		int n = snprintf(up, sizeof(up), "%s:%s", x->creds.basic_user,
-				 x->creds.basic_pass ? x->creds.basic_pass : "");
+		char *up = NULL, *enc = NULL;
+		int n = asprintf(&up, "%s:%s", x->creds.basic_user, x->creds.basic_pass ? x->creds.basic_pass : "");
+		size_t cap = n > 0 ? ((size_t)n + 2) / 3 * 4 + 8 : 0;
 
-		memcpy(line, "Basic ", 6);
-		lws_b64_encode_string(up, n, line + 6, (int)sizeof(line) - 6);
-		explicit_bzero(up, sizeof(up));
-		rc = add_header(b, "Authorization", line);
+		rc = n < 0 || !(enc = malloc(cap)) ? -ENOMEM : 0;
+		if (!rc && lws_b64_encode_string(up, n, enc, (int)cap) < 0)
+			rc = -EINVAL;
+		if (!rc)
+			rc = buf_printf(b, "Authorization: Basic %s\r\n", enc);
+		if (up && n > 0)
+			explicit_bzero(up, strlen(up));
+		if (enc)
+			explicit_bzero(enc, cap);
+		free(up);
+		free(enc);
 	}
-	explicit_bzero(line, sizeof(line));
 	if (!rc && cfg->impersonate_user)
 		rc = add_header(b, "Impersonate-User", cfg->impersonate_user);
 	for (char **g = cfg->impersonate_groups; !rc && g && *g; g++)
@@ -696,6 +702,11 @@ static void on_data(struct kexec *x, const struct wsf_ev *ev)
 			kc->stats.bytes_in += n;
 			if (was_empty)
 				pthread_cond_broadcast(&x->cond);
+		} else {
+			/* never a silently short output: the session fails */
+			x->proto_error = true;
+			if (!x->conn_err[0])
+				snprintf(x->conn_err, sizeof(x->conn_err), "out of memory for output");
 		}
 		/* Back-pressure: wait for the reader (see the top comment). */
 		while (x->out_bytes > OUTQ_CAP && !x->cancel_req && !kc->stopping) {
@@ -778,6 +789,7 @@ static int start_tls(struct kexec *x)
 		return -1;
 	}
 	x->phase = PH_TLS;
+	ERR_clear_error(); /* a stale error would turn WANT_READ into a failure */
 	SSL_do_handshake(x->ssl); /* the ClientHello, into wbio */
 	lws_callback_on_writable(x->wsi);
 	return 0;
@@ -905,6 +917,7 @@ static int on_rx(struct kexec *x, uint8_t *in, size_t len)
 		return -1;
 	}
 	if (x->phase == PH_TLS) {
+		ERR_clear_error();
 		int r = SSL_do_handshake(x->ssl);
 
 		if (r != 1) {
@@ -926,6 +939,7 @@ static int on_rx(struct kexec *x, uint8_t *in, size_t len)
 		size_t got = 0, one;
 		int r, e = SSL_ERROR_NONE;
 
+		ERR_clear_error();
 		while ((r = SSL_read_ex(x->ssl, kc->rxbuf + got, KEXEC_RXBUF - got, &one)) == 1) {
 			got += one;
 			if (got == KEXEC_RXBUF)
@@ -1083,6 +1097,7 @@ static int on_writable(struct kexec *x, struct lws *wsi)
 		if (x->ssl && n) {
 			size_t w;
 
+			ERR_clear_error();
 			if (SSL_write_ex(x->ssl, src, n, &w) != 1 || w != n) {
 				tls_error(x, 0);
 				return -1;
@@ -1540,11 +1555,14 @@ int kexec_wait(struct kexec *x, struct kexec_result *r, int timeout_ms)
 
 void kexec_cancel(struct kexec *x)
 {
-	pthread_mutex_lock(&x->kc->lock);
+	/* X may be freed by its owner the moment the lock is dropped */
+	struct kclient *kc = x->kc;
+
+	pthread_mutex_lock(&kc->lock);
 	if (x->state != X_DONE)
 		x->cancel_req = true;
-	pthread_mutex_unlock(&x->kc->lock);
-	lws_cancel_service(x->kc->ctx);
+	pthread_mutex_unlock(&kc->lock);
+	lws_cancel_service(kc->ctx);
 }
 
 void kexec_free(struct kexec *x)

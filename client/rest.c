@@ -110,8 +110,14 @@ static int one_get(struct kclient *kc, const char *path, long *status, struct bu
 		curl_easy_setopt(c, CURLOPT_PROXY, cfg->proxy_url);
 	hdrs = curl_slist_append(hdrs, "Accept: application/json");
 	if (cr.bearer) {
-		snprintf(line, sizeof(line), "Authorization: Bearer %s", cr.bearer);
-		hdrs = curl_slist_append(hdrs, line);
+		/* any length: projected and OIDC tokens pass 1 KiB */
+		char *h = NULL;
+
+		if (asprintf(&h, "Authorization: Bearer %s", cr.bearer) > 0) {
+			hdrs = curl_slist_append(hdrs, h);
+			explicit_bzero(h, strlen(h));
+			free(h);
+		}
 	} else if (cr.basic_user) {
 		curl_easy_setopt(c, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
 		curl_easy_setopt(c, CURLOPT_USERNAME, cr.basic_user);

@@ -16,8 +16,9 @@
  *    going up are written in place, the source's mtime set last: see
  *    upload.c.)
  *  - Resume: a file whose destination has the source's size and mtime is
- *    skipped; a part file whose mtime is the source's mtime (stamped on
- *    it when a copy stops early) is continued from its size.
+ *    skipped (with --checksum: the source's size and SHA-256, whatever
+ *    the mtime); a part file whose mtime is the source's mtime (stamped
+ *    on it when a copy stops early) is continued from its size.
  *
  * Threads: cp_download/cp_upload run O->parallel worker threads that call
  * the remote concurrently; they return when everything is done.
@@ -39,6 +40,7 @@ struct cp_opts {
 	bool follow;	    /* -L: follow symlinks (in the source) */
 	bool specials;	    /* --specials: copy fifos (and devices when root) */
 	bool no_batch;	    /* never use read_many (tar slices) / write_many */
+	bool checksum;	    /* skip a same-size file only when its SHA-256 agrees */
 	int progress_fd;    /* progress bar and summary there; -1: none */
 	size_t chunk;	    /* bytes per range request (0: 4 MiB) */
 	size_t small;	    /* files up to this size go in batches (0: 256 KiB) */
@@ -73,7 +75,9 @@ void cp_opts_init(struct cp_opts *o);
  * when it is an existing directory, entries go below it, else it is the
  * new name. Returns 0 when everything was copied, -EIO when anything
  * failed (listed in REP), -EINTR when stopped, -EINVAL on bad arguments
- * (REP->failed says why). Free REP with cp_report_cleanup. */
+ * (REP->failed says why), -ENOTSUP when O->checksum was asked for and
+ * the remote cannot compute checksums (the files that needed one are
+ * neither copied nor listed). Free REP with cp_report_cleanup. */
 int cp_download(struct remote *r, const struct cp_opts *o, const char *const *srcs, const bool *contents,
 		size_t nsrc, const char *dst, struct cp_report *rep);
 

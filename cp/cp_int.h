@@ -72,6 +72,7 @@ struct cp_job {
 	mode_t umask;
 	atomic_bool no_batch; /* read_many said -ENOTSUP */
 	atomic_bool conn_lost; /* a failure looked like a lost connection */
+	atomic_bool no_checksum; /* --checksum: the remote said -ENOTSUP */
 
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
@@ -129,6 +130,18 @@ int cp_local_commit(int dirfd, const char *name);
 /* Write a whole small file NAME in DIRFD (through its part file). */
 int cp_local_write_file(struct cp_job *j, int dirfd, const char *name, const void *data, size_t len,
 			const struct remote_attr *a, bool stamp);
+
+/* ---- --checksum (checksum.c) ---- */
+
+/* SHA-256 of local file NAME in DIRFD (opened with OFLAGS, e.g.
+ * O_NOFOLLOW) as 64 lowercase hex digits and a NUL. 0, -EINVAL when it
+ * is not a regular file, -errno. */
+int cp_local_sha256(int dirfd, const char *name, int oflags, char out[65]);
+/* Does local NAME (in DIRFD, OFLAGS) hold what pod file RPATH holds? 1
+ * yes, 0 no, or -errno for the caller to report, except -ENOTSUP (no
+ * checksum in the pod): kept in j->no_checksum, reported once by
+ * cp_run_attempts' result. Any worker. */
+int cp_same_content(struct cp_job *j, int dirfd, const char *name, int oflags, const char *rpath);
 
 /* ---- the two directions ---- */
 

@@ -72,6 +72,15 @@ bool cp_mtime_eq(int64_t a, long an, int64_t b, long bn);
 enum cp_action cp_decide(const struct cp_finfo *src, const struct cp_finfo *dst, const struct cp_finfo *part,
 			 uint64_t *off);
 
+/* --checksum: DST is a regular file of SRC's size, the case where the
+ * content decides (the caller compares checksums). */
+bool cp_same_size(const struct cp_finfo *src, const struct cp_finfo *dst);
+/* --checksum: skip when DST is a regular file of SRC's size and
+ * SAME_CONTENT says the checksums agree, whatever the mtimes; else as
+ * cp_decide without DST (resume a stamped part file, or copy). */
+enum cp_action cp_decide_checksum(const struct cp_finfo *src, const struct cp_finfo *dst,
+				  const struct cp_finfo *part, bool same_content, uint64_t *off);
+
 /* NAME for a message or the progress line: printable ASCII as is, every
  * other byte as \xHH (and '\' as "\\"), cut with "..." to fit OUTSZ. */
 void cp_printable(const char *name, char *out, size_t outsz);

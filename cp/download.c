@@ -634,7 +634,22 @@ static void entry(struct cp_job *j, int rootfd, int dirfd, const char *rdir, con
 			fail_p(j, rpath, rc, "local file");
 			goto out;
 		}
-		act = cp_decide(&src, &dst, &part, &off);
+		if (j->o.checksum) {
+			bool same = false;
+
+			if (cp_same_size(&src, &dst)) {
+				rc = cp_same_content(j, dirfd, lname, O_NOFOLLOW, rpath);
+				if (rc < 0) {
+					if (rc != -ENOTSUP)
+						fail_p(j, rpath, rc, "checksum");
+					goto out;
+				}
+				same = rc == 1;
+			}
+			act = cp_decide_checksum(&src, &dst, &part, same, &off);
+		} else {
+			act = cp_decide(&src, &dst, &part, &off);
+		}
 		if (act == CP_SKIP) {
 			cp_count(j, &j->rep->skipped, 1);
 			goto out;

@@ -225,6 +225,21 @@ enum cp_action cp_decide(const struct cp_finfo *src, const struct cp_finfo *dst,
 	return CP_COPY;
 }
 
+bool cp_same_size(const struct cp_finfo *src, const struct cp_finfo *dst)
+{
+	return dst && dst->exists && dst->regular && dst->size == src->size;
+}
+
+enum cp_action cp_decide_checksum(const struct cp_finfo *src, const struct cp_finfo *dst,
+				  const struct cp_finfo *part, bool same_content, uint64_t *off)
+{
+	if (same_content && cp_same_size(src, dst)) {
+		*off = 0;
+		return CP_SKIP;
+	}
+	return cp_decide(src, NULL, part, off);
+}
+
 void cp_printable(const char *name, char *out, size_t outsz)
 {
 	size_t o = 0;

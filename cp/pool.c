@@ -64,6 +64,7 @@ int cp_job_init(struct cp_job *j, struct remote *r, const struct cp_opts *o, str
 	j->umask = m;
 	atomic_init(&j->no_batch, o->no_batch || !r->ops->read_many);
 	atomic_init(&j->conn_lost, false);
+	atomic_init(&j->no_checksum, false);
 	pthread_mutex_init(&j->lock, NULL);
 	pthread_cond_init(&j->cond, NULL);
 	pthread_mutex_init(&j->rep_lock, NULL);
@@ -273,5 +274,7 @@ int cp_run_attempts(struct cp_job *j, int (*attempt)(struct cp_job *j, void *arg
 		return rc;
 	if (j->rep->interrupted)
 		return -EINTR;
+	if (atomic_load(&j->no_checksum))
+		return -ENOTSUP;
 	return j->rep->nfailed ? -EIO : 0;
 }

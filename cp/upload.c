@@ -732,7 +732,22 @@ static void uentry(struct cp_job *j, int rootfd, int dirfd, const char *lrel, co
 
 		finfo_of(exist, &dst);
 		finfo_of(part, &pf);
-		act = cp_decide(&src, &dst, &pf, &off);
+		if (j->o.checksum) {
+			bool same = false;
+
+			if (cp_same_size(&src, &dst)) {
+				rc = cp_same_content(j, dirfd, lname, src_flags(j), rpath);
+				if (rc < 0) {
+					if (rc != -ENOTSUP)
+						fail_l(j, rpath, rc, "checksum");
+					return;
+				}
+				same = rc == 1;
+			}
+			act = cp_decide_checksum(&src, &dst, &pf, same, &off);
+		} else {
+			act = cp_decide(&src, &dst, &pf, &off);
+		}
 		if (act == CP_SKIP) {
 			cp_count(j, &j->rep->skipped, 1);
 			return;

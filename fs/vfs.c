@@ -710,10 +710,15 @@ static int open_file(struct vfs *v, uint64_t ino, int flags, bool fresh, struct 
 			goto out;
 	}
 	to_stamp(&a, &s);
-	if (pcache_set_stamp(v->pc, ino, &s, true))
+	bool stale = pcache_set_stamp(v->pc, ino, &s, true);
+
+	if (stale)
 		log_debug("vfs: ino %llu changed in the pod since its data was cached",
 			  (unsigned long long)ino);
 	*keep_cache = inode_get_attr(v->it, ino, &old, NULL) == 0 && same_data(&a, &old);
+	/* close-to-open: what the remote read ahead of an older version goes */
+	if ((stale || !*keep_cache) && S_ISREG(a.mode) && v->r->ops->changed)
+		v->r->ops->changed(v->r, path);
 	inode_set_attr(v->it, ino, &a, acache_now(v->ac));
 	f = calloc(1, sizeof(*f));
 	if (!f) {

@@ -7,6 +7,7 @@
  *   busybox: stat -c (second times); listings from the shell's globs and
  *            one stat for all names
  *   both:    dd iflag=skip_bytes,count_bytes for reads, readlink, stat -f
+ *            and sha256sum for checksums (when the image has it)
  * Failed commands are diagnosed from the tool's message (ENOENT, EACCES..).
  * A sequential reader of a big file is served from a read-ahead stream
  * instead (backend_bulk.c); every other read is one dd request.
@@ -32,6 +33,7 @@
 #include "parse.h"
 #include "quote.h"
 #include "session.h"
+#include "strparse.h"
 #include "tar.h"
 #include "batch.h"
 
@@ -415,6 +417,37 @@ static int be_statfs(struct remote *r, const char *path, struct statvfs *sv)
 	return rc;
 }
 
+/* sha256sum -- PATH, after the shell's tests for what sha256sum would
+ * misreport or hang on (a directory, a fifo); a missing or unreadable
+ * file is left to sha256sum's own message. */
+static int be_checksum(struct remote *r, const char *path, char out[65])
+{
+	struct backend *b = r->priv;
+	struct buf p, o;
+	int rc;
+
+	if (!b->t.has_sha256sum)
+		return -ENOTSUP;
+	rc = be_full_path(b, path, &p);
+	/* the sum, two spaces, the name (GNU may escape it: twice as long) */
+	buf_init(&o, 2 * p.len + 4096);
+	if (!rc)
+		rc = be_pod_cmd(b, &o,
+				"if [ -d %q ]; then echo 'podfs: Is a directory'; exit 1; fi; "
+				"if [ -e %q ] && [ ! -f %q ]; then echo 'podfs: Invalid argument'; exit 1; fi; "
+				"sha256sum -- %q",
+				p.data, p.data, p.data, p.data);
+	if (rc == -E2BIG)
+		rc = -EIO;
+	if (!rc && hp_sha256_line(o.data ? o.data : "", o.len, out)) {
+		log_warn("unexpected sha256sum output for %s", path);
+		rc = -EIO;
+	}
+	buf_cleanup(&p);
+	buf_cleanup(&o);
+	return rc;
+}
+
 /* ---- batches of small files: one `tar cf -` of the names ---- */
 
 struct many_ctx {
@@ -468,6 +501,15 @@ struct nt_ctx {
 	int (*cb)(void *arg, const char *name, const void *data, size_t len);
 	void *arg;
 };
+
+static int nt_none(void *arg, size_t idx, const void *data, size_t len)
+{
+	(void)arg;
+	(void)idx;
+	(void)data;
+	(void)len;
+	return 0;
+}
 
 static int nt_file(void *arg, size_t idx, const void *data, size_t len)
 {
@@ -533,7 +575,19 @@ static int read_many_notar(struct backend *b, const char *dir, const char *const
 	} else if (!rc) {
 		/* a dd that failed ends the loop: the files complete before it
 		 * stand, the rest are read one by one */
-		rc = hbatch_new(&hb, n, max_each, max_total, nt_file, &c);
+		/* a dry run first: nothing is delivered unless the whole output
+		 * is in step (a file that grew during the cat shifts the bytes
+		 * of the files after it, and hostile bytes could pose as E lines
+		 * before the real ones fail) */
+		rc = hbatch_new(&hb, n, max_each, max_total, nt_none, NULL);
+		if (!rc)
+			rc = hbatch_feed(hb, out.data, out.len);
+		if (!rc)
+			rc = hbatch_finish(hb);
+		hbatch_free(hb);
+		hb = NULL;
+		if (!rc)
+			rc = hbatch_new(&hb, n, max_each, max_total, nt_file, &c);
 		if (!rc)
 			rc = hbatch_feed(hb, out.data, out.len);
 		if (!rc)
@@ -650,12 +704,18 @@ static void be_destroy(struct remote *r)
 	free(b);
 }
 
+static void be_changed(struct remote *r, const char *path)
+{
+	be_bulk_forget(r->priv, path);
+}
+
 static const struct remote_ops ops = {
 	.getattr = be_getattr,
 	.readdir = be_readdir,
 	.read = be_read,
 	.readlink = be_readlink,
 	.statfs = be_statfs,
+	.checksum = be_checksum,
 	.read_many = be_read_many,
 	.create = be_create,
 	.mknod = be_mknod,
@@ -672,6 +732,7 @@ static const struct remote_ops ops = {
 	.wstream_close = be_wstream_close,
 	.fsync = be_fsync,
 	.may_write = be_may_write,
+	.changed = be_changed,
 	.write_many = be_write_many,
 	.stats = be_stats,
 	.destroy = be_destroy,
@@ -700,9 +761,10 @@ const char *backend_workdir(struct remote *r)
 static int probe(struct backend *b, char *err, size_t errlen)
 {
 	static const char cmd[] =
-		"for t in stat find dd readlink tar head truncate mkfifo sync; do command -v \"$t\" >/dev/null 2>&1 && echo \"has_$t\"; done; "
+		"for t in stat find dd readlink tar head truncate mkfifo sync sha256sum; do command -v \"$t\" >/dev/null 2>&1 && echo \"has_$t\"; done; "
 		"stat --version 2>/dev/null | head -n 1 | grep -q GNU && echo gnu_stat; "
 		"touch --version 2>/dev/null | head -n 1 | grep -q GNU && echo gnu_touch; "
+		"tar --version 2>/dev/null | head -n 1 | grep -q GNU && echo gnu_tar; "
 		"mv --help 2>&1 | grep -q -- '-T' && echo gnu_mv; "
 		"printf 'cwd:%s\\n' \"$PWD\"; "
 		"printf 'ids:%s %s\\n' \"$(id -u 2>/dev/null)\" \"$(id -g 2>/dev/null)\"; "
@@ -726,11 +788,15 @@ static int probe(struct backend *b, char *err, size_t errlen)
 	b->t.has_tar = strstr(o, "has_tar\n") != NULL;
 	b->t.gnu_stat = strstr(o, "gnu_stat\n") != NULL;
 	b->t.gnu_touch = strstr(o, "gnu_touch\n") != NULL;
+	b->t.gnu_tar = b->t.has_tar && strstr(o, "gnu_tar\n") != NULL;
 	{
-		const char *ids = strstr(o, "ids:");
-		unsigned long u, g;
+		/* "ids:UID GID\n" */
+		const char *ids = strstr(o, "ids:"), *sp = ids ? strchr(ids + 4, ' ') : NULL;
+		const char *nl = sp ? strchr(sp + 1, '\n') : NULL;
+		uint64_t u, g;
 
-		b->ids_known = ids && sscanf(ids + 4, "%lu %lu", &u, &g) == 2 && u <= UINT32_MAX && g <= UINT32_MAX;
+		b->ids_known = nl && parse_u64(ids + 4, (size_t)(sp - ids - 4), UINT32_MAX, &u) == 0 &&
+			       parse_u64(sp + 1, (size_t)(nl - sp - 1), UINT32_MAX, &g) == 0;
 		if (b->ids_known) {
 			b->pod_uid = (uint32_t)u;
 			b->pod_gid = (uint32_t)g;
@@ -747,6 +813,7 @@ static int probe(struct backend *b, char *err, size_t errlen)
 	b->t.has_truncate = strstr(o, "has_truncate\n") != NULL;
 	b->t.has_mkfifo = strstr(o, "has_mkfifo\n") != NULL;
 	b->t.has_sync = strstr(o, "has_sync\n") != NULL;
+	b->t.has_sha256sum = strstr(o, "has_sha256sum\n") != NULL;
 	b->t.gnu_find = b->t.has_find && strstr(o, "gnu_find\n") != NULL;
 	buf_cleanup(&out);
 	if (!b->t.has_stat || !b->t.has_dd) {

@@ -639,15 +639,20 @@ void be_bulk_forget(struct backend *b, const char *path)
 
 	if (!bk)
 		return;
+	size_t pl = strlen(path);
+
+	/* PATH and everything below it (a renamed or removed directory) */
+#define UNDER(p) (!strncmp((p), path, pl) && ((p)[pl] == '\0' || (p)[pl] == '/' || !strcmp(path, "/")))
 	pthread_mutex_lock(&bk->lock);
-	i = find_stream(bk, path);
-	if (i >= 0)
-		detach(bk, i);
+	for (i = 0; i < BULK_MAX_STREAMS; i++)
+		if (bk->s[i] && UNDER(bk->s[i]->path))
+			detach(bk, i);
 	for (int k = 0; k < BULK_RECS; k++)
-		if (bk->rec[k].path && !strcmp(bk->rec[k].path, path)) {
+		if (bk->rec[k].path && UNDER(bk->rec[k].path)) {
 			free(bk->rec[k].path);
 			memset(&bk->rec[k], 0, sizeof(bk->rec[k]));
 		}
+#undef UNDER
 	pthread_mutex_unlock(&bk->lock);
 }
 

@@ -33,7 +33,9 @@ struct hsess;
 struct tools {
 	bool gnu_stat, gnu_find, has_stat, has_find, has_dd, has_readlink, has_tar;
 	bool gnu_touch;	  /* touch -d @SECS.NSEC */
+	bool gnu_tar;	  /* GNU tar: write_many extracts one archive per batch */
 	bool has_truncate, has_mkfifo, has_sync;
+	bool has_sha256sum; /* the checksum op (GNU coreutils or busybox) */
 	bool gnu_mv;	  /* mv -T with rename(2) semantics (GNU or busybox) */
 };
 
@@ -85,7 +87,8 @@ int be_getattr_path(struct backend *b, const char *path, struct remote_attr *a);
 int be_bulk_new(struct backend *b);
 void be_bulk_free(struct backend *b); /* joins the streams; no reader may be left */
 ssize_t be_bulk_read(struct backend *b, const char *path, uint64_t off, void *dst, size_t len);
-/* Drop PATH's stream and buffered bytes (call after modifying PATH). */
+/* Drop the streams and buffered bytes of PATH and of every path below it
+ * (call after modifying PATH, and when PATH changed in the pod). */
 void be_bulk_forget(struct backend *b, const char *path);
 void be_bulk_stats(struct backend *b, unsigned long *opened, unsigned long *served,
 		   unsigned long *served_bytes, int *live);

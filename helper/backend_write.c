@@ -27,6 +27,7 @@
 #include "log.h"
 #include "parse.h"
 #include "quote.h"
+#include "tarw.h"
 
 /* Data bytes per `printf | dd` request: at most 4x this much shell text. */
 #define WRITE_CHUNK (128u * 1024)
@@ -363,31 +364,42 @@ ssize_t be_write(struct remote *r, const char *path, uint64_t off, const void *d
 	return rc ? rc : (ssize_t)len;
 }
 
-/* Files per write_many request, and shell text per request. */
+/* Shell text per write_many request. */
 #define MANY_TEXT_MAX (4u << 20)
+
+/* Shell text a file costs at most on each path (hq_data: 4 bytes a byte;
+ * hq_quote: a name of 255 quotes is under 4x). */
+static size_t printf_text(const struct remote_wfile *f)
+{
+	return 4 * f->len + 2 * strlen(f->name) + 128;
+}
+
+static size_t tar_text(const struct remote_wfile *f)
+{
+	size_t nl = strlen(f->name);
+
+	return 4 * tarw_file_size(nl, f->len) + 3 * (4 * nl + 8) + 48;
+}
 
 /* Files of one batch that share mode and mtime: written one by one (printf
  * is a builtin: no process per file), then one chmod and one touch for the
- * group (a process per group, not per file). */
+ * group (a process per group, not per file). The path of pods without GNU
+ * tar, and of batches where a name is not a regular file. */
 static bool same_meta(const struct remote_wfile *a, const struct remote_wfile *b)
 {
 	return (a->mode & 07777) == (b->mode & 07777) && a->set_mtime == b->set_mtime &&
 	       (!a->set_mtime || (a->mtime.tv_sec == b->mtime.tv_sec && a->mtime.tv_nsec == b->mtime.tv_nsec));
 }
 
-static int many_chunk(struct backend *b, const char *dir, const struct remote_wfile *f, size_t n, int *errs,
-		      size_t *done)
+static int many_printf(struct backend *b, const char *dir, const struct remote_wfile *f, size_t k, int *errs)
 {
 	struct buf cmd, out;
-	size_t k = 0, *order = NULL, *gend = NULL, ng = 0;
+	size_t *order = NULL, *gend = NULL, ng = 0;
 	bool *used = NULL;
 	int rc, st;
 
 	buf_init(&cmd, MANY_TEXT_MAX * 5);
 	buf_init(&out, 64 * 1024);
-	/* how many files fit this request */
-	for (size_t text = 0; k < n && (k == 0 || text < MANY_TEXT_MAX); k++)
-		text += 4 * f[k].len + 2 * strlen(f[k].name) + 128;
 	order = calloc(k, sizeof(*order));
 	gend = calloc(k, sizeof(*gend));
 	used = calloc(k, sizeof(*used));
@@ -468,6 +480,98 @@ static int many_chunk(struct backend *b, const char *dir, const struct remote_wf
 			at = gend[g];
 		}
 	}
+	free(order);
+	free(gend);
+	free(used);
+	buf_cleanup(&cmd);
+	buf_cleanup(&out);
+	return rc;
+}
+
+/* The K files as one archive into one GNU `tar -x`, unless a name is there
+ * as a symlink or a non-regular file (then nothing is written and the
+ * result is 1: the caller takes the printf path, which refuses exactly
+ * those). tar opens an existing file with O_TRUNC | O_NOFOLLOW
+ * (--overwrite), as `printf > f` does: same inode, owner and links, and a
+ * file we may not write fails as it would. Files without set_mtime get
+ * the time of writing: tar -m when no file of the batch sets one, else
+ * this host's clock in whole seconds. tar exit 0: all stored; otherwise
+ * all -EIO (the caller redoes them one by one for the precise errno). */
+static int many_tar(struct backend *b, const char *dir, const struct remote_wfile *f, size_t k, int *errs)
+{
+	struct buf cmd, out, ar;
+	struct timespec now;
+	bool any_mtime = false;
+	int rc, st;
+
+	buf_init(&cmd, MANY_TEXT_MAX * 5);
+	buf_init(&out, 64 * 1024);
+	buf_init(&ar, MANY_TEXT_MAX * 5 / 4);
+	clock_gettime(CLOCK_REALTIME, &now);
+	now.tv_nsec = 0;
+	rc = hq_cmd(&cmd, CD_OR_FAIL, dir, dir, dir);
+	if (!rc)
+		rc = hq_cmd(&cmd, "if false");
+	for (size_t i = 0; !rc && i < k; i++) {
+		char *dot = NULL;
+
+		any_mtime |= f[i].set_mtime;
+		rc = be_path_dot(f[i].name, &dot) ? -ENOMEM
+						  : hq_cmd(&cmd, " || [ -L %q ] || { [ -e %q ] && ! [ -f %q ]; }", dot, dot, dot);
+		free(dot);
+		if (!rc)
+			rc = tarw_file(&ar, f[i].name, f[i].mode & 07777, f[i].set_mtime ? &f[i].mtime : &now, f[i].data,
+				       f[i].len);
+	}
+	if (!rc)
+		rc = tarw_end(&ar);
+	if (!rc)
+		rc = hq_cmd(&cmd,
+			    "; then echo podfs-tar:skip; else "
+			    "printf %D | tar -x -f - -p --no-same-owner --overwrite%s -C . 2>/dev/null; "
+			    "echo podfs-tar:$?; fi",
+			    ar.data, ar.len, any_mtime ? "" : " -m");
+	if (rc == -E2BIG)
+		rc = 1; /* one file too big for an archive: as before */
+	if (!rc)
+		rc = be_run_opt(b, cmd.data, &out, &st, false);
+	if (!rc && st)
+		rc = be_fail_from(&out, st); /* only the cd exits non-zero */
+	if (!rc) {
+		const char *p = out.data ? strstr(out.data, "podfs-tar:") : NULL;
+
+		if (p && !strncmp(p, "podfs-tar:skip\n", 15)) {
+			rc = 1;
+		} else {
+			bool ok = p && !strcmp(p, "podfs-tar:0\n");
+
+			if (!ok)
+				log_debug("tar of %zu files in %s: %.60s; redoing them one by one", k, dir,
+					  p ? p : "no status");
+			for (size_t i = 0; i < k; i++)
+				errs[i] = ok ? 0 : -EIO;
+		}
+	}
+	buf_cleanup(&ar);
+	buf_cleanup(&cmd);
+	buf_cleanup(&out);
+	return rc;
+}
+
+static int many_chunk(struct backend *b, const char *dir, const struct remote_wfile *f, size_t n, int *errs,
+		      size_t *done)
+{
+	size_t k = 0;
+	int rc = 1;
+
+	/* how many files fit this request (the tar text bounds the printf
+	 * text, so a fallback takes the same files) */
+	for (size_t text = 0; k < n && (k == 0 || text < MANY_TEXT_MAX); k++)
+		text += b->t.gnu_tar ? tar_text(&f[k]) : printf_text(&f[k]);
+	if (b->t.gnu_tar)
+		rc = many_tar(b, dir, f, k, errs);
+	if (rc == 1)
+		rc = many_printf(b, dir, f, k, errs);
 	if (!rc) {
 		pthread_mutex_lock(&b->lock);
 		b->write_requests++;
@@ -476,11 +580,6 @@ static int many_chunk(struct backend *b, const char *dir, const struct remote_wf
 				b->bytes_written += f[i].len;
 		pthread_mutex_unlock(&b->lock);
 	}
-	free(order);
-	free(gend);
-	free(used);
-	buf_cleanup(&cmd);
-	buf_cleanup(&out);
 	*done = k;
 	return rc;
 }

@@ -144,6 +144,25 @@ int hp_statfs_line(const char *s, size_t n, struct statvfs *st)
 	return 0;
 }
 
+int hp_sha256_line(const char *s, size_t n, char out[65])
+{
+	size_t i = 0;
+
+	if (n > 0 && s[0] == '\\')
+		i = 1;
+	if (n < i + 65 || s[i + 64] != ' ')
+		return -EPROTO;
+	for (size_t k = 0; k < 64; k++) {
+		char c = s[i + k];
+
+		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+			return -EPROTO;
+		out[k] = c;
+	}
+	out[64] = '\0';
+	return 0;
+}
+
 int hp_errno_from_text(const char *s, size_t n)
 {
 	/* Tools name the file first and the reason last ("mv: cannot move

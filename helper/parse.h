@@ -17,6 +17,10 @@ int hp_statfs_line(const char *s, size_t n, struct statvfs *st);
 /* The errno a tool's message names ("...: No such file or directory"), or
  * -EIO when it names none we know. */
 int hp_errno_from_text(const char *s, size_t n);
+/* The start of a sha256sum line: 64 lowercase hex digits, then ' ' (GNU
+ * puts a '\' first when it escaped the name that follows: a name with
+ * '\' or a newline). OUT gets the digits and a NUL. -EPROTO otherwise. */
+int hp_sha256_line(const char *s, size_t n, char out[65]);
 /* A listing: NUL-terminated names, "/" NUL, then one stat line per name
  * ("stat lines" mode, busybox tier); or records "STATLINE\0./NAME\0"
  * ("find" mode, GNU tier). At most MAX entries. */

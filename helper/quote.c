@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <string.h>
 
 int hq_quote(struct buf *out, const char *s, size_t len)
@@ -56,9 +57,18 @@ int hq_data(struct buf *out, const void *data, size_t len)
 			i += run;
 			continue;
 		}
+		/* the shortest escape ("\\0" for NUL: tar headers are mostly
+		 * NULs) unless an octal digit follows, which would join it */
 		char esc[4] = { '\\', oct[d[i] >> 6], oct[(d[i] >> 3) & 7], oct[d[i] & 7] };
+		bool digit_next = i + 1 < len && d[i + 1] >= '0' && d[i + 1] <= '7';
+		size_t skip = digit_next ? 0 : d[i] < 8 ? 2 : d[i] < 64 ? 1 : 0;
 
-		rc = buf_append(out, esc, 4);
+		if (skip) {
+			esc[1] = esc[1 + skip];
+			if (skip == 1)
+				esc[2] = esc[3];
+		}
+		rc = buf_append(out, esc, 4 - skip);
 		i++;
 	}
 	if (rc == 0)

@@ -26,8 +26,8 @@ int hq_quote(struct buf *out, const char *s, size_t len);
 /* Append binary DATA (any bytes, NUL included) as a single-quoted printf
  * FORMAT that prints exactly those bytes: `printf DATA` in sh (dash, bash,
  * busybox) writes them back. Printable ASCII stays itself; every other
- * byte, '\\', '%', '\'' and a leading '-' become 3-digit octal escapes
- * (at most 4x).
+ * byte, '\\', '%', '\'' and a leading '-' become octal escapes, as short
+ * as the next byte allows (NUL is "\\0"; at most 4x).
  * -E2BIG past the buffer's ceiling (all or nothing). */
 int hq_data(struct buf *out, const void *data, size_t len);
 

@@ -108,6 +108,15 @@ struct remote_ops {
 	int (*read_many)(struct remote *r, const char *dir, const char *const *names, size_t n,
 			 size_t max_each, size_t max_total,
 			 int (*cb)(void *arg, const char *name, const void *data, size_t len), void *arg);
+	/* Optional (NULL when unsupported): the SHA-256 of regular file
+	 * PATH's content (a symlink is followed, as the pod's tool does) as
+	 * 64 lowercase hex digits and a NUL in OUT. The pod reads the whole
+	 * file: one round trip, as slow as its disk. Returns 0, -ENOTSUP
+	 * whatever PATH is when the pod lacks the tool (sha256sum; do not
+	 * ask again), -EISDIR for a directory, -EINVAL for another
+	 * non-regular file, -ENOENT, -EACCES... as usual, -EIO for output
+	 * that is not a checksum. */
+	int (*checksum)(struct remote *r, const char *path, char out[65]);
 
 	/* ---- writing (optional; see the top of this file) ---- */
 
@@ -155,6 +164,10 @@ struct remote_ops {
 	 * is an error for that file, never replaced. */
 	int (*write_many)(struct remote *r, const char *dir, const struct remote_wfile *files, size_t n,
 			  int *errs);
+	/* Optional: the caller saw that PATH's data changed in the pod (new
+	 * mtime, size or inode), or PATH was renamed or removed: drop
+	 * anything read ahead for it and for the paths below it. */
+	void (*changed)(struct remote *r, const char *path);
 	/* May PATH be opened for writing now (the pod's user, its
 	 * permissions, a read-only filesystem)? 0, or the errno opening it
 	 * for writing would give (EACCES, EROFS, ETXTBSY...). Changes

@@ -32,6 +32,18 @@ cp_same() {
     diff <(cp_sums "$1") <(cp_sums "$2") >&2 || fail "$3: contents differ"
 }
 
+# cp_flip FILE: change the second byte of FILE, keeping its size and mtime
+# (what size + mtime cannot see; --checksum can)
+cp_flip() {
+    local f=$1 b c
+    b=$(dd if="$f" bs=1 skip=1 count=1 status=none | od -An -tx1 | tr -d ' ')
+    if [ "$b" = 58 ]; then c=Y; else c=X; fi
+    cp -p -- "$f" "$f.mtime-ref"
+    printf %s "$c" | dd of="$f" bs=1 seek=1 conv=notrunc status=none
+    touch -r "$f.mtime-ref" -- "$f"
+    rm -f -- "$f.mtime-ref"
+}
+
 # cp_hostile_tree DIR: names a shell or a parser could trip over, a
 # 255-byte name, symlinks, modes, a big file, a fifo
 cp_hostile_tree() {

@@ -41,6 +41,21 @@ capture pcp --stats "$src/." "$pod:/srv/in/src"
 out=$(printf '%s\n' "$ERR" | awk '$1=="bytes_out"{print $2}')
 [ "$out" -lt 200000 ] || fail "the second run sent $out bytes"
 
+# 2b. --checksum: pod files changed keeping size and mtime stay with size +
+# mtime, are rewritten with --checksum
+dst=$root/srv/in/src
+for f in 'back\slash' $'new\nline' 'sub dir/big.bin'; do cp_flip "$dst/$f"; done
+capture pcp --stats "$src/." "$pod:/srv/in/src"
+[ "$RC" -eq 0 ] || fail "run without --checksum exited $RC: $ERR"
+! cmp -s "$src/sub dir/big.bin" "$dst/sub dir/big.bin" || fail "size + mtime rewrote a file"
+capture pcp --checksum --stats "$src/." "$pod:/srv/in/src"
+[ "$RC" -eq 0 ] || fail "--checksum exited $RC: $ERR"
+assert_eq 3 "$(printf '%s\n' "$ERR" | awk '$1=="cp_files"{print $2}')" "--checksum rewrites the three changed files"
+cp_same "$src" "$dst" "upload with --checksum"
+capture pcp --checksum --stats "$src/." "$pod:/srv/in/src"
+[ "$RC" -eq 0 ] || fail "second --checksum run exited $RC: $ERR"
+assert_eq 0 "$(printf '%s\n' "$ERR" | awk '$1=="cp_files"{print $2}')" "--checksum: equal files are skipped"
+
 # 3. one file to a new name; several sources into a directory; relative path
 pcp "$src/sub dir/big.bin" "$pod:srv/one.bin" || fail "file to a new name"
 cmp "$src/sub dir/big.bin" "$root/srv/one.bin" || fail "one.bin differs"

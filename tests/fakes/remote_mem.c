@@ -14,6 +14,7 @@
 #include "remote_mem.h"
 
 #include <errno.h>
+#include <openssl/evp.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -888,6 +889,32 @@ static int mem_statfs(struct remote *r, const char *path, struct statvfs *out)
 	return rc;
 }
 
+static int follow(struct mem *m, const char *path, struct mnode **out, char **final);
+
+static int mem_checksum(struct remote *r, const char *path, char out[65])
+{
+	struct mem *m = M(r);
+	struct mnode *n;
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned mdlen = 0;
+	int rc = begin(m, REMOTE_MEM_CHECKSUM, path);
+
+	if (rc == 0)
+		rc = follow(m, path, &n, NULL);
+	if (rc == 0 && is_dir(n))
+		rc = -EISDIR;
+	else if (rc == 0 && !S_ISREG(n->in->attr.mode))
+		rc = -EINVAL;
+	if (rc == 0 && (!EVP_Digest(n->in->data ? n->in->data : "", n->in->len, md, &mdlen, EVP_sha256(), NULL) ||
+			mdlen != 32))
+		rc = -EIO;
+	if (rc == 0)
+		for (unsigned i = 0; i < 32; i++)
+			snprintf(out + 2 * i, 3, "%02x", md[i]);
+	pthread_mutex_unlock(&m->lock);
+	return rc;
+}
+
 static char *mem_stats(struct remote *r)
 {
 	unsigned long total = remote_mem_total(r);
@@ -1736,6 +1763,7 @@ static const struct remote_ops mem_ops = {
 	.read = mem_read,
 	.readlink = mem_readlink,
 	.statfs = mem_statfs,
+	.checksum = mem_checksum,
 	.create = mem_create,
 	.mknod = mem_mknod,
 	.mkdir = mem_mkdir,

@@ -61,6 +61,7 @@ enum remote_mem_op {
 	REMOTE_MEM_FSYNC,
 	REMOTE_MEM_MAY_WRITE, /* may_write: -EROFS while read-only, rules apply */
 	REMOTE_MEM_WRITE_MANY, /* one per call; rules: see write_many below */
+	REMOTE_MEM_CHECKSUM, /* a read op (after the write ops: added later) */
 	REMOTE_MEM_NOPS
 };
 
@@ -68,10 +69,10 @@ enum remote_mem_op {
 /* What remote_mem_set_error affects: the ops that touch content. */
 #define REMOTE_MEM_CONTENT_OPS                                                                \
 	(REMOTE_MEM_OPMASK(REMOTE_MEM_READ) | REMOTE_MEM_OPMASK(REMOTE_MEM_READDIR) |        \
-	 REMOTE_MEM_OPMASK(REMOTE_MEM_READLINK))
-/* Every modifying op (fsync included). */
+	 REMOTE_MEM_OPMASK(REMOTE_MEM_READLINK) | REMOTE_MEM_OPMASK(REMOTE_MEM_CHECKSUM))
+/* Every modifying op (fsync included): CREATE up to WRITE_MANY. */
 #define REMOTE_MEM_WRITE_OPS                                                                  \
-	(REMOTE_MEM_OPMASK(REMOTE_MEM_NOPS) - REMOTE_MEM_OPMASK(REMOTE_MEM_CREATE))
+	(REMOTE_MEM_OPMASK(REMOTE_MEM_CHECKSUM) - REMOTE_MEM_OPMASK(REMOTE_MEM_CREATE))
 
 /* A new empty tree (just "/", mode 0755); r->ops->destroy frees it (close
  * every write stream first). */
@@ -116,6 +117,10 @@ uint64_t remote_mem_bytes_written(struct remote *r);
 void remote_mem_reset_counts(struct remote *r);
 /* Offer read_many (batches of small files), off by default. */
 void remote_mem_enable_read_many(struct remote *r);
+/* checksum (offered by default): SHA-256 (OpenSSL) of a regular file,
+ * symlinks followed as sha256sum does; -EISDIR, -EINVAL for other types.
+ * Link OpenSSL::Crypto. Not counted in remote_mem_bytes_read (no data
+ * goes to the caller). */
 
 /* ---- writing ---- */
 

@@ -5,8 +5,9 @@
  *
  * Walks ROOTFS/DIR recursively on this machine and checks that the
  * backend shows the same names, types, modes, owners, sizes, inode
- * numbers, mtimes (seconds), symlink targets and file bytes. Exit 0 when
- * everything matches.
+ * numbers, mtimes (seconds), symlink targets, file bytes and SHA-256
+ * checksums (the checksum op against OpenSSL's). Exit 0 when everything
+ * matches.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -16,6 +17,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <openssl/evp.h>
 
 #include "backend.h"
 #include "kclient.h"
@@ -69,6 +72,17 @@ static void compare_content(const char *path, const char *disk, uint64_t size)
 	}
 	CHECK(!memcmp(want, got, size), "%s: content differs", path);
 	CHECK(rem->ops->read(rem, path, size, got, 10) == 0, "%s: read at EOF is 0", path);
+	{
+		unsigned char md[EVP_MAX_MD_SIZE];
+		unsigned mdlen = 0;
+		char hex[65] = "", sum[65] = "";
+		int rc = rem->ops->checksum(rem, path, sum);
+
+		EVP_Digest(want, size, md, &mdlen, EVP_sha256(), NULL);
+		for (unsigned i = 0; i < mdlen && i < 32; i++)
+			snprintf(hex + 2 * i, 3, "%02x", md[i]);
+		CHECK(rc == 0 && !strcmp(sum, hex), "%s: checksum %d '%s', want '%s'", path, rc, sum, hex);
+	}
 out:
 	if (fd >= 0)
 		close(fd);
@@ -165,6 +179,17 @@ int main(int argc, char **argv)
 	CHECK(rem->ops->readlink(rem, "/etc/passwd", &t) == -EINVAL, "readlink of a file is EINVAL");
 	CHECK(rem->ops->readlink(rem, "/no/such", &t) == -ENOENT, "readlink of a missing path is ENOENT");
 	CHECK(rem->ops->statfs(rem, "/", &sv) == 0 && sv.f_bsize > 0, "statfs");
+	{
+		char sum[65], disk[8192], fifo[4096];
+		struct stat fst;
+
+		CHECK(rem->ops->checksum(rem, "/no/such", sum) == -ENOENT, "checksum of a missing file is ENOENT");
+		CHECK(rem->ops->checksum(rem, "/etc", sum) == -EISDIR, "checksum of a directory is EISDIR");
+		snprintf(fifo, sizeof(fifo), "%s/hostile/fifo", argv[3]);
+		snprintf(disk, sizeof(disk), "%s%s", rootfs, fifo);
+		if (lstat(disk, &fst) == 0 && S_ISFIFO(fst.st_mode))
+			CHECK(rem->ops->checksum(rem, fifo, sum) == -EINVAL, "checksum of a fifo is EINVAL (no hang)");
+	}
 	char *stats = rem->ops->stats(rem);
 
 	printf("%s", stats ? stats : "");

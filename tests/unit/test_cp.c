@@ -179,6 +179,37 @@ static void test_decide(void **state)
 	assert_int_equal(off, 1000);
 }
 
+static void test_decide_checksum(void **state)
+{
+	struct cp_finfo src = { .exists = true, .regular = true, .size = 1000, .mtime = 100, .mtime_nsec = 5 };
+	struct cp_finfo none = { 0 };
+	struct cp_finfo dst = src, part = src;
+	uint64_t off = 99;
+
+	(void)state;
+	assert_true(cp_same_size(&src, &dst));
+	assert_false(cp_same_size(&src, &none));
+	/* same size and mtime: the content decides */
+	assert_int_equal(cp_decide_checksum(&src, &dst, &none, true, &off), CP_SKIP);
+	assert_int_equal(off, 0);
+	assert_int_equal(cp_decide_checksum(&src, &dst, &none, false, &off), CP_COPY);
+	/* another mtime, same content: skipped */
+	dst.mtime = 5;
+	assert_int_equal(cp_decide_checksum(&src, &dst, &none, true, &off), CP_SKIP);
+	/* another size: never skipped; a stamped part file is continued */
+	dst.size = 999;
+	assert_false(cp_same_size(&src, &dst));
+	assert_int_equal(cp_decide_checksum(&src, &dst, &none, true, &off), CP_COPY);
+	part.size = 400;
+	assert_int_equal(cp_decide_checksum(&src, &dst, &part, false, &off), CP_RESUME);
+	assert_int_equal(off, 400);
+	/* not a regular file */
+	dst = src;
+	dst.regular = false;
+	assert_false(cp_same_size(&src, &dst));
+	assert_int_equal(cp_decide_checksum(&src, &dst, &none, true, &off), CP_COPY);
+}
+
 static void test_printable(void **state)
 {
 	char out[32];
@@ -778,6 +809,214 @@ static void test_upload_batch_fallback(void **state)
 	free(d);
 }
 
+/* ---- --checksum ---- */
+
+/* Overwrite local PATH with LEN bytes of DATA, keeping its mtime. */
+static void put_keep_mtime(const char *path, const void *data, size_t len)
+{
+	struct stat st;
+	struct timespec ts[2];
+
+	assert_int_equal(stat(path, &st), 0);
+	ts[0] = st.st_atim;
+	ts[1] = st.st_mtim;
+	put(path, data, len);
+	assert_int_equal(utimensat(AT_FDCWD, path, ts, 0), 0);
+}
+
+static void assert_file(const char *path, const void *data, size_t len)
+{
+	size_t n;
+	char *got = readf(path, &n);
+
+	assert_non_null(got);
+	assert_int_equal(n, len);
+	assert_memory_equal(got, data, len);
+	free(got);
+}
+
+/* Same size and mtime, other bytes: skipped by default, copied again
+ * with --checksum (small and big files); equal content is skipped with
+ * --checksum without reading any data. */
+static void test_download_checksum(void **state)
+{
+	struct remote *r;
+	struct cp_report rep;
+	struct cp_opts o = quiet_opts();
+	char *d = mkscratch(), path[512], bpath[512], *big = malloc(300000), *other = malloc(300000);
+	const char *srcs[] = { "/src" };
+	bool contents[] = { true };
+
+	(void)state;
+	for (size_t i = 0; i < 300000; i++)
+		big[i] = other[i] = (char)(i * 11 + 3);
+	other[150000] ^= 1;
+	assert_int_equal(remote_mem_new(&r), 0);
+	remote_mem_enable_read_many(r);
+	assert_int_equal(remote_mem_add_file(r, "/src/small", "hello", 5, 0644), 0);
+	assert_int_equal(remote_mem_add_file(r, "/src/big", big, 300000, 0644), 0);
+	o.chunk = 65536;
+	snprintf(path, sizeof(path), "%s/out", d);
+	mkdir(path, 0755);
+	assert_int_equal(cp_download(r, &o, srcs, contents, 1, path, &rep), 0);
+	assert_int_equal(rep.files, 2);
+	cp_report_cleanup(&rep);
+	snprintf(path, sizeof(path), "%s/out/small", d);
+	snprintf(bpath, sizeof(bpath), "%s/out/big", d);
+	put_keep_mtime(path, "jello", 5);
+	put_keep_mtime(bpath, other, 300000);
+
+	/* size + mtime: both look complete */
+	snprintf(path, sizeof(path), "%s/out", d);
+	assert_int_equal(cp_download(r, &o, srcs, contents, 1, path, &rep), 0);
+	assert_int_equal(rep.skipped, 2);
+	assert_int_equal(rep.files, 0);
+	cp_report_cleanup(&rep);
+	snprintf(path, sizeof(path), "%s/out/small", d);
+	assert_file(path, "jello", 5);
+
+	/* --checksum: both copied again */
+	o.checksum = true;
+	remote_mem_reset_counts(r);
+	snprintf(path, sizeof(path), "%s/out", d);
+	assert_int_equal(cp_download(r, &o, srcs, contents, 1, path, &rep), 0);
+	assert_int_equal(rep.nfailed, 0);
+	assert_int_equal(rep.skipped, 0);
+	assert_int_equal(rep.files, 2);
+	assert_int_equal(remote_mem_count(r, REMOTE_MEM_CHECKSUM), 2);
+	cp_report_cleanup(&rep);
+	snprintf(path, sizeof(path), "%s/out/small", d);
+	assert_file(path, "hello", 5);
+	assert_file(bpath, big, 300000);
+
+	/* --checksum again: equal, skipped, no data read */
+	remote_mem_reset_counts(r);
+	snprintf(path, sizeof(path), "%s/out", d);
+	assert_int_equal(cp_download(r, &o, srcs, contents, 1, path, &rep), 0);
+	assert_int_equal(rep.skipped, 2);
+	assert_int_equal(rep.files, 0);
+	assert_int_equal(rep.bytes, 0);
+	assert_int_equal(remote_mem_bytes_read(r), 0);
+	assert_int_equal(remote_mem_count(r, REMOTE_MEM_READ) + remote_mem_count(r, REMOTE_MEM_READ_MANY), 0);
+	assert_int_equal(remote_mem_count(r, REMOTE_MEM_CHECKSUM), 2);
+	cp_report_cleanup(&rep);
+
+	/* equal content, another mtime: still skipped with --checksum */
+	assert_int_equal(remote_mem_set_mtime(r, "/src/small", 1500000000, 0), 0);
+	assert_int_equal(cp_download(r, &o, srcs, contents, 1, path, &rep), 0);
+	assert_int_equal(rep.skipped, 2);
+	cp_report_cleanup(&rep);
+
+	/* a remote without checksums: -ENOTSUP, the same-size file left
+	 * alone, a file of another size still copied */
+	{
+		struct remote wrapped;
+		struct remote_ops ops = *r->ops;
+
+		ops.checksum = NULL;
+		wrapped.ops = &ops;
+		wrapped.priv = r->priv;
+		snprintf(path, sizeof(path), "%s/out/small", d);
+		put_keep_mtime(path, "jello", 5);
+		put_keep_mtime(bpath, "short", 5);
+		snprintf(path, sizeof(path), "%s/out", d);
+		assert_int_equal(cp_download(&wrapped, &o, srcs, contents, 1, path, &rep), -ENOTSUP);
+		assert_int_equal(rep.files, 1);
+		cp_report_cleanup(&rep);
+		snprintf(path, sizeof(path), "%s/out/small", d);
+		assert_file(path, "jello", 5);
+		assert_file(bpath, big, 300000);
+		/* the pod's tool is missing: the op says -ENOTSUP */
+		assert_int_equal(remote_mem_set_error(r, "/src/small", -ENOTSUP), 0);
+		snprintf(path, sizeof(path), "%s/out", d);
+		assert_int_equal(cp_download(r, &o, srcs, contents, 1, path, &rep), -ENOTSUP);
+		cp_report_cleanup(&rep);
+		assert_int_equal(remote_mem_set_error(r, "/src/small", 0), 0);
+	}
+	r->ops->destroy(r);
+	free(big);
+	free(other);
+	rm_rf(d);
+	free(d);
+}
+
+/* The same going up: the pod's copy changed in place (same size and
+ * mtime) is rewritten only with --checksum. */
+static void test_upload_checksum(void **state)
+{
+	struct remote *r;
+	struct cp_report rep;
+	struct cp_opts o = quiet_opts();
+	char *d = mkscratch(), path[512], *big = malloc(3 << 20);
+	const char *srcs[1];
+	struct remote_attr a;
+	void *data;
+	size_t len;
+
+	(void)state;
+	for (size_t i = 0; i < (3u << 20); i++)
+		big[i] = (char)(i * 5 + 1);
+	snprintf(path, sizeof(path), "%s/up", d);
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/up/small", d);
+	put(path, "hello", 5);
+	snprintf(path, sizeof(path), "%s/up/big", d);
+	put(path, big, 3 << 20);
+	assert_int_equal(remote_mem_new(&r), 0);
+	assert_int_equal(remote_mem_add_dir(r, "/dst", 0755), 0);
+	snprintf(path, sizeof(path), "%s/up", d);
+	srcs[0] = path;
+	o.chunk = 1 << 20;
+	assert_int_equal(cp_upload(r, &o, srcs, NULL, 1, "/dst", &rep), 0);
+	assert_int_equal(rep.files, 2);
+	cp_report_cleanup(&rep);
+	/* change the pod's copies in place, keeping size and mtime */
+	assert_int_equal(remote_mem_lstat(r, "/dst/up/small", &a), 0);
+	assert_int_equal(remote_mem_set_data(r, "/dst/up/small", "jello", 5), 0);
+	assert_int_equal(remote_mem_set_mtime(r, "/dst/up/small", a.mtime.tv_sec, a.mtime.tv_nsec), 0);
+	assert_int_equal(remote_mem_lstat(r, "/dst/up/big", &a), 0);
+	big[1000] ^= 1;
+	assert_int_equal(remote_mem_set_data(r, "/dst/up/big", big, 3 << 20), 0);
+	big[1000] ^= 1;
+	assert_int_equal(remote_mem_set_mtime(r, "/dst/up/big", a.mtime.tv_sec, a.mtime.tv_nsec), 0);
+
+	assert_int_equal(cp_upload(r, &o, srcs, NULL, 1, "/dst", &rep), 0);
+	assert_int_equal(rep.skipped, 2);
+	cp_report_cleanup(&rep);
+	assert_int_equal(remote_mem_get_data(r, "/dst/up/small", &data, &len), 0);
+	assert_memory_equal(data, "jello", 5);
+	free(data);
+
+	o.checksum = true;
+	assert_int_equal(cp_upload(r, &o, srcs, NULL, 1, "/dst", &rep), 0);
+	assert_int_equal(rep.nfailed, 0);
+	assert_int_equal(rep.files, 2);
+	cp_report_cleanup(&rep);
+	assert_int_equal(remote_mem_get_data(r, "/dst/up/small", &data, &len), 0);
+	assert_int_equal(len, 5);
+	assert_memory_equal(data, "hello", 5);
+	free(data);
+	assert_int_equal(remote_mem_get_data(r, "/dst/up/big", &data, &len), 0);
+	assert_int_equal(len, 3 << 20);
+	assert_memory_equal(data, big, 3 << 20);
+	free(data);
+
+	/* again: equal, nothing written */
+	remote_mem_reset_counts(r);
+	assert_int_equal(cp_upload(r, &o, srcs, NULL, 1, "/dst", &rep), 0);
+	assert_int_equal(rep.skipped, 2);
+	assert_int_equal(remote_mem_count(r, REMOTE_MEM_CHECKSUM), 2);
+	assert_int_equal(remote_mem_bytes_written(r), 0);
+	assert_int_equal(remote_mem_count(r, REMOTE_MEM_WRITE) + remote_mem_count(r, REMOTE_MEM_WOPEN) +
+				 remote_mem_count(r, REMOTE_MEM_WRITE_MANY),
+			 0);
+	cp_report_cleanup(&rep);
+	r->ops->destroy(r);
+	free(big);
+	rm_rf(d);
+	free(d);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -785,6 +1024,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_remote_path),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_decide),
+		cmocka_unit_test(test_decide_checksum),
 		cmocka_unit_test(test_printable),
 		cmocka_unit_test(test_download_tree),
 		cmocka_unit_test(test_download_hostile_listing),
@@ -793,6 +1033,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_upload_tree),
 		cmocka_unit_test(test_upload_batches),
 		cmocka_unit_test(test_upload_batch_fallback),
+		cmocka_unit_test(test_download_checksum),
+		cmocka_unit_test(test_upload_checksum),
 	};
 
 	if (argc > 1)

@@ -451,6 +451,39 @@ static void errno_texts(void **state)
 	}
 }
 
+static void sha256_lines(void **state)
+{
+	static const char hex[] = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+	static const char *const bad[] = {
+		"",
+		"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",  /* no space */
+		"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b85  x", /* 63 digits */
+		"E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855  x", /* upper case */
+		"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b8555 x", /* 65 digits */
+		"g3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855  x",
+		"\\\\e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855  x", /* two */
+		" e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855  x",
+		"sha256sum: /x: No such file or directory\n",
+	};
+	char out[65], line[200];
+
+	(void)state;
+	snprintf(line, sizeof(line), "%s  /a file\n", hex);
+	assert_int_equal(hp_sha256_line(line, strlen(line), out), 0);
+	assert_string_equal(out, hex);
+	/* GNU: a name with a backslash or a newline is escaped; the line starts with one */
+	snprintf(line, sizeof(line), "\\%s  /a\\nb\n", hex);
+	assert_int_equal(hp_sha256_line(line, strlen(line), out), 0);
+	assert_string_equal(out, hex);
+	/* every cut of a good line short of the space fails */
+	snprintf(line, sizeof(line), "%s  -\n", hex);
+	for (size_t n = 0; n < 65; n++)
+		assert_int_equal(hp_sha256_line(line, n, out), -EPROTO);
+	assert_int_equal(hp_sha256_line(line, 65, out), 0);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(hp_sha256_line(bad[i], strlen(bad[i]), out), -EPROTO);
+}
+
 static void errno_text_bounds(void **state)
 {
 	static const char s[] = "x: Permission denied";
@@ -1326,6 +1359,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(statfs_line_ok),
 	cmocka_unit_test(statfs_line_rejects),
 	cmocka_unit_test(errno_texts),
+	cmocka_unit_test(sha256_lines),
 	cmocka_unit_test(errno_text_bounds),
 	cmocka_unit_test(errno_known_gaps),
 	cmocka_unit_test(records_well_formed),

@@ -938,6 +938,36 @@ static void write_many_per_file(void **state)
 	}
 }
 
+/* checksum: SHA-256 of a regular file's bytes, symlinks followed as
+ * sha256sum does, the errors of remote.h, error rules apply. */
+static void checksum_op(void **state)
+{
+	char sum[65];
+
+	(void)state;
+	assert_int_equal(remote_mem_add_file(r, "/h", "hello", 5, 0644), 0);
+	assert_int_equal(remote_mem_add_file(r, "/e", "", 0, 0644), 0);
+	assert_int_equal(remote_mem_add_symlink(r, "/l", "h"), 0);
+	assert_int_equal(remote_mem_add_symlink(r, "/dangling", "nowhere"), 0);
+	assert_int_equal(remote_mem_add_fifo(r, "/p", 0644), 0);
+	assert_int_equal(remote_mem_add_dir(r, "/d", 0755), 0);
+	assert_int_equal(O->checksum(r, "/h", sum), 0);
+	assert_string_equal(sum, "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824");
+	assert_int_equal(O->checksum(r, "/l", sum), 0);
+	assert_string_equal(sum, "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824");
+	assert_int_equal(O->checksum(r, "/e", sum), 0);
+	assert_string_equal(sum, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+	assert_int_equal(O->checksum(r, "/d", sum), -EISDIR);
+	assert_int_equal(O->checksum(r, "/p", sum), -EINVAL);
+	assert_int_equal(O->checksum(r, "/dangling", sum), -ENOENT);
+	assert_int_equal(O->checksum(r, "/missing", sum), -ENOENT);
+	assert_int_equal(O->checksum(r, "/h/x", sum), -ENOTDIR);
+	assert_int_equal(remote_mem_set_error(r, "/h", -ENOTSUP), 0);
+	assert_int_equal(O->checksum(r, "/h", sum), -ENOTSUP);
+	assert_int_equal(remote_mem_count(r, REMOTE_MEM_CHECKSUM), 9);
+	assert_int_equal(remote_mem_bytes_read(r), 0);
+}
+
 static void every_op_is_counted_once(void **state)
 {
 	struct remote_setattr sa = { .valid = REMOTE_SET_ATIME_NOW };
@@ -965,6 +995,11 @@ static void every_op_is_counted_once(void **state)
 
 		assert_int_equal(O->write_many(r, "/", &wf, 1, &e), 0);
 		assert_int_equal(e, 0);
+	}
+	{
+		char sum[65];
+
+		assert_int_equal(O->checksum(r, "/f", sum), 0);
 	}
 	for (int op = REMOTE_MEM_CREATE; op < REMOTE_MEM_NOPS; op++)
 		assert_int_equal(remote_mem_count(r, (enum remote_mem_op)op), 1);
@@ -1108,6 +1143,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test_setup_teardown(disable_writes_leaves_a_read_only_remote, setup, teardown),
 	cmocka_unit_test_setup_teardown(fsync_counts_and_checks_the_path, setup, teardown),
 	cmocka_unit_test_setup_teardown(write_many_per_file, setup, teardown),
+	cmocka_unit_test_setup_teardown(checksum_op, setup, teardown),
 	cmocka_unit_test_setup_teardown(every_op_is_counted_once, setup, teardown),
 	cmocka_unit_test_setup_teardown(parent_mtime_bumps_on_every_entry_change, setup, teardown),
 	cmocka_unit_test_setup_teardown(setup_helpers_are_unchanged, setup, teardown),
