@@ -34,6 +34,7 @@ struct tools {
 	bool gnu_stat, gnu_find, has_stat, has_find, has_dd, has_readlink, has_tar;
 	bool gnu_touch;	  /* touch -d @SECS.NSEC */
 	bool gnu_tar;	  /* GNU tar: write_many extracts one archive per batch */
+	bool no_tar_stream; /* the server cannot end stdin (v4): no streamed tar */
 	bool has_truncate, has_mkfifo, has_sync;
 	bool has_sha256sum; /* the checksum op (GNU coreutils or busybox) */
 	bool gnu_mv;	  /* mv -T with rename(2) semantics (GNU or busybox) */

@@ -107,6 +107,51 @@ static void names_round(const char *dir, const char *name)
 /* write_many where every name is new or a regular file: one tar on GNU
  * pods (the batch above, with a symlink in it, took the printf path),
  * the printf path elsewhere; both must give the same files. */
+/* write_many of many files (a streamed archive on pods with GNU tar, else
+ * requests), with hostile names; then again with a symlink among them
+ * (never written through: the batch goes the careful way). */
+static void many_lots(void)
+{
+	enum { N = 300 };
+	struct remote_wfile wf[N];
+	char names[N][64], data[N][40];
+	int errs[N];
+	struct stat st;
+	size_t len;
+
+	CHECK(rem->ops->mkdir(rem, "/srv/w/lots", 0755, NULL) == 0, "mkdir lots");
+	for (int i = 0; i < N; i++) {
+		snprintf(names[i], sizeof(names[i]), i % 7 == 0 ? "-n'%d $(touch PWNED)\n" : "f%03d", i);
+		snprintf(data[i], sizeof(data[i]), "content %d\n", i);
+		wf[i] = (struct remote_wfile){ .name = names[i], .mode = i % 2 ? 0600 : 0755, .data = data[i],
+					       .len = strlen(data[i]), .set_mtime = true,
+					       .mtime = { 1500000000 + i, 0 } };
+	}
+	CHECK(rem->ops->write_many(rem, "/srv/w/lots", wf, N, errs) == 0, "write_many of %d files", N);
+	for (int i = 0; i < N; i++) {
+		char path[128];
+		char *got;
+
+		snprintf(path, sizeof(path), "/srv/w/lots/%s", names[i]);
+		CHECK(errs[i] == 0, "lots %d stored", i);
+		got = disk_read(path, &len);
+		CHECK(got && len == strlen(data[i]) && !memcmp(got, data[i], len), "lots %d content", i);
+		free(got);
+		CHECK(disk_lstat(path, &st) == 0 && (st.st_mode & 07777) == (i % 2 ? 0600u : 0755u) &&
+			      st.st_mtim.tv_sec == 1500000000 + i,
+		      "lots %d mode and mtime", i);
+	}
+	/* a symlink among them: nothing written through it */
+	CHECK(rem->ops->symlink(rem, "/etc/hostname-target", "/srv/w/lots/f001", NULL) == 0 ||
+		      (rem->ops->unlink(rem, "/srv/w/lots/f001") == 0 &&
+		       rem->ops->symlink(rem, "/etc/hostname-target", "/srv/w/lots/f001", NULL) == 0),
+	      "symlink in lots");
+	CHECK(rem->ops->write_many(rem, "/srv/w/lots", wf, N, errs) == 0, "write_many again");
+	CHECK(errs[1] != 0, "the symlink is refused");
+	CHECK(disk_lstat("/etc/hostname-target", &st) != 0, "nothing written through the symlink");
+	CHECK(errs[2] == 0 && errs[3] == 0, "the other files still stored");
+}
+
 static void many_regular(void)
 {
 	static const char bin[] = "\0\1-'%s\\\n$(x)\377";
@@ -352,6 +397,7 @@ static void ops_semantics(void)
 	free(got);
 	CHECK(rem->ops->write_many(rem, "/srv/w/nodir", wf, 1, errs) == -ENOENT, "write_many into a missing dir");
 	many_regular();
+	many_lots();
 }
 
 int main(int argc, char **argv)
