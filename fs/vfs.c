@@ -78,6 +78,7 @@ struct wstate {
 	uint64_t size;		/* the file's size as our writes left it ... */
 	bool active;		/* ... valid while data is unsent or in a stream */
 	bool orphan;		/* unlinked while open: its data goes nowhere */
+	bool no_stream;		/* opening a write stream failed: requests only */
 	int err;		/* first failure not yet reported by flush/fsync */
 };
 
@@ -1350,7 +1351,7 @@ ssize_t vfs_write(struct vfs *v, struct vfs_file *f, uint64_t off, const void *b
 	if (off + len > w->size)
 		w->size = off + len;
 	rc = (ssize_t)len;
-	if (!w->ws && w->d.n == 1 && w->d.bytes >= STREAM_MIN && dirty_end(&w->d) == off + len &&
+	if (!w->ws && !w->no_stream && w->d.n == 1 && w->d.bytes >= STREAM_MIN && dirty_end(&w->d) == off + len &&
 	    v->r->ops->wopen && !__atomic_load_n(&v->no_stream, __ATOMIC_RELAXED)) {
 		/* a sequential writer: stream from here on */
 		uint64_t t = mono_us();
@@ -1362,6 +1363,8 @@ ssize_t vfs_write(struct vfs *v, struct vfs_file *f, uint64_t off, const void *b
 		r_done(v, "wopen", path, orc, t);
 		if (orc == -ENOTSUP)
 			__atomic_store_n(&v->no_stream, true, __ATOMIC_RELAXED);
+		else if (orc)
+			w->no_stream = true; /* (429, refused exec...): not again for this file */
 		if (orc == 0) {
 			ssize_t n = v->r->ops->wstream_write(w->ws, w->d.r[0].data, w->d.r[0].len);
 
