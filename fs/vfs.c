@@ -781,18 +781,22 @@ ssize_t vfs_read(struct vfs *v, struct vfs_file *f, uint64_t off, void *buf, siz
 		/* our own unsent writes first: reads see them (a failure
 		 * stays for the writer to report; this read gets what the
 		 * pod has) */
+		struct remote_attr a;
+
 		pthread_mutex_lock(&w->lock);
 		if (w->active && !w->orphan)
 			ws_flush_locked(v, w);
-		pthread_mutex_unlock(&w->lock);
-		ws_put(v, w);
-		struct remote_attr a;
-
-		/* the data changed under the stamp the handle opened with */
+		/* the data changed under the stamp the handle opened with; asked
+		 * under the lock, so a truncate or write racing this read cannot
+		 * be overtaken by attributes fetched before it */
 		if (get_attr(v, c.path, &a) == 0 && S_ISREG(a.mode)) {
+			if (w->active)
+				a.size = w->size;
 			to_stamp(&a, &f->stamp);
 			note_attr(v, f->ino, &a);
 		}
+		pthread_mutex_unlock(&w->lock);
+		ws_put(v, w);
 	}
 	rc = pcache_read(v->pc, f->ino, &f->ra, off, buf, len, fetch, &c);
 	free(path);
@@ -1491,6 +1495,7 @@ static int truncate_now(struct vfs *v, uint64_t ino, const char *path, struct re
 int vfs_setattr(struct vfs *v, uint64_t ino, const struct remote_setattr *sa, struct stat *out)
 {
 	struct remote_attr a;
+	struct wstate *w = NULL;
 	char *path = NULL;
 	int rc;
 
@@ -1501,10 +1506,16 @@ int vfs_setattr(struct vfs *v, uint64_t ino, const struct remote_setattr *sa, st
 		rc = -EROFS;
 		goto out;
 	}
-	/* the change applies after what was written before it */
-	rc = flush_ino(v, ino);
-	if (rc)
-		goto out;
+	/* a file being written: held from the flush to the cache update, so
+	 * no getattr or read of it can put older attributes in between */
+	w = ws_get(v, ino, false);
+	if (w) {
+		pthread_mutex_lock(&w->lock);
+		/* the change applies after what was written before it */
+		rc = ws_flush_locked(v, w);
+		if (rc)
+			goto out;
+	}
 	struct remote_setattr mapped = *sa;
 
 	/* idmap=user: the local user means the pod's exec user */
@@ -1517,11 +1528,20 @@ int vfs_setattr(struct vfs *v, uint64_t ino, const struct remote_setattr *sa, st
 		goto out;
 	changed(v, path);
 	acache_put_attr(v->ac, path, &a);
-	if (sa->valid & REMOTE_SET_SIZE)
-		data_changed(v, ino, &a);
+	if (sa->valid & REMOTE_SET_SIZE) {
+		pcache_drop_file(v->pc, ino);
+		if (w) {
+			dirty_truncate(&w->d, a.size);
+			w->size = a.size;
+		}
+	}
 	note_attr(v, ino, &a);
 	to_stat(v, ino, &a, out);
 out:
+	if (w) {
+		pthread_mutex_unlock(&w->lock);
+		ws_put(v, w);
+	}
 	free(path);
 	return rc;
 }
