@@ -13,9 +13,13 @@
  * regular file are seen, the page cache learns its stamp, so blocks read
  * under another (mtime, size, pod inode) are dropped.
  *
- * Locks: none of its own; counters are atomics. It takes the inode, attr
- * cache and page cache locks one at a time (each is a leaf lock) and never
- * holds any of them across a remote call.
+ * Locks: counters are atomics. The inode, attr cache and page cache locks
+ * and v->wlock are leaf locks, taken one at a time and never held across a
+ * remote call. The one exception is a file's write lock (struct wstate
+ * lock, only for files open for writing): it serialises that file's
+ * writes, flushes, setattr and the attribute fetches of its readers, and
+ * is held across their remote calls, so a stale answer can never overtake
+ * a newer change of the same file.
  */
 #include "vfs.h"
 
