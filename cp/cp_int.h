@@ -80,6 +80,11 @@ struct cp_job {
 	unsigned pending; /* queued or running */
 	pthread_mutex_t rep_lock;
 
+	/* the walk of an attempt (both directions) */
+	atomic_uint dirs_pending; /* directory tasks queued, not done */
+	int *rootfds;		  /* local directories the attempt holds open */
+	size_t nroot;
+
 	/* direction-specific state */
 	void *dir_priv;
 };
@@ -90,6 +95,15 @@ void cp_job_cleanup(struct cp_job *j);
 void cp_job_push(struct cp_job *j, struct cp_task *t);
 /* Run the workers until no task is left. */
 void cp_job_run(struct cp_job *j);
+/* The walk: a directory task queued / done (the progress line knows when
+ * the totals stop growing); run the workers for an attempt's walk. */
+void cp_job_dir_queued(struct cp_job *j);
+void cp_job_dir_done(struct cp_job *j);
+void cp_job_walk(struct cp_job *j);
+/* Keep FD (an attempt's local root directory) until cp_job_close_roots;
+ * closes FD and returns -ENOMEM when it cannot. */
+int cp_job_add_root(struct cp_job *j, int fd);
+void cp_job_close_roots(struct cp_job *j);
 bool cp_job_stopping(void);
 
 /* Record a failure of PATH (ERR a negative errno, or 0 with WHAT). */

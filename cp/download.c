@@ -41,9 +41,6 @@ struct dl {
 	size_t ndirs, capdirs;
 	struct { uint64_t dev, ino; } *vis;
 	size_t nvis, capvis;
-	int *rootfds;
-	size_t nroot;
-	atomic_uint dirs_pending; /* listings still to do: totals grow */
 };
 
 struct dir_task {
@@ -573,7 +570,7 @@ static void queue_dir(struct cp_job *j, int rootfd, const char *rpath, const cha
 	d->a = *a;
 	d->t.run = dir_run;
 	d->t.done = dir_done;
-	atomic_fetch_add(&DL(j)->dirs_pending, 1);
+	cp_job_dir_queued(j);
 	cp_job_push(j, &d->t);
 }
 
@@ -765,27 +762,13 @@ static void dir_done(struct cp_job *j, struct cp_task *t)
 {
 	struct dir_task *d = (struct dir_task *)t;
 
-	if (atomic_fetch_sub(&DL(j)->dirs_pending, 1) == 1)
-		atomic_store(&j->prog.walking, false);
+	cp_job_dir_done(j);
 	free(d->rpath);
 	free(d->lrel);
 	free(d);
 }
 
 /* ---- the attempt ---- */
-
-static int add_root(struct dl *d, int fd)
-{
-	int *n = realloc(d->rootfds, (d->nroot + 1) * sizeof(*n));
-
-	if (!n) {
-		close(fd);
-		return -ENOMEM;
-	}
-	d->rootfds = n;
-	d->rootfds[d->nroot++] = fd;
-	return 0;
-}
 
 static void dirs_finish(struct cp_job *j, struct dl *d)
 {
@@ -831,6 +814,7 @@ int cp_download_attempt(struct cp_job *j, void *arg)
 		return -ENOMEM;
 	pthread_mutex_init(&d.lock, NULL);
 	j->dir_priv = &d;
+	atomic_store(&j->dirs_pending, 0); /* tasks a stopped attempt dropped */
 	atomic_store(&j->prog.walking, true);
 	into_dir = stat(dst, &st) == 0 && S_ISDIR(st.st_mode);
 	if (!into_dir && tg->nsrc > 1) {
@@ -890,7 +874,7 @@ int cp_download_attempt(struct cp_job *j, void *arg)
 		if (!rc && !name)
 			rc = -ENOMEM;
 		if (!rc && rootfd >= 0)
-			rc = add_root(&d, rootfd);
+			rc = cp_job_add_root(j, rootfd);
 		else if (rootfd >= 0)
 			close(rootfd);
 		if (rc) {
@@ -937,10 +921,7 @@ int cp_download_attempt(struct cp_job *j, void *arg)
 	}
 	/* The workers start now: everything queued so far, and what the
 	 * directory tasks find. */
-	if (atomic_load(&d.dirs_pending) == 0)
-		atomic_store(&j->prog.walking, false);
-	cp_job_run(j);
-	atomic_store(&j->prog.walking, false);
+	cp_job_walk(j);
 	if (!cp_job_stopping())
 		dirs_finish(j, &d);
 	rc = 0;
@@ -948,9 +929,7 @@ out:
 	for (size_t k = 0; k < d.ndirs; k++)
 		free(d.dirs[k].lrel);
 	free(d.dirs);
-	for (size_t k = 0; k < d.nroot; k++)
-		close(d.rootfds[k]);
-	free(d.rootfds);
+	cp_job_close_roots(j);
 	free(d.vis);
 	pthread_mutex_destroy(&d.lock);
 	j->dir_priv = NULL;

@@ -71,8 +71,50 @@ int cp_job_init(struct cp_job *j, struct remote *r, const struct cp_opts *o, str
 	return 0;
 }
 
+void cp_job_dir_queued(struct cp_job *j)
+{
+	atomic_fetch_add(&j->dirs_pending, 1);
+}
+
+void cp_job_dir_done(struct cp_job *j)
+{
+	if (atomic_fetch_sub(&j->dirs_pending, 1) == 1)
+		atomic_store(&j->prog.walking, false);
+}
+
+void cp_job_walk(struct cp_job *j)
+{
+	if (atomic_load(&j->dirs_pending) == 0)
+		atomic_store(&j->prog.walking, false);
+	cp_job_run(j);
+	atomic_store(&j->prog.walking, false);
+}
+
+int cp_job_add_root(struct cp_job *j, int fd)
+{
+	int *n = realloc(j->rootfds, (j->nroot + 1) * sizeof(*n));
+
+	if (!n) {
+		close(fd);
+		return -ENOMEM;
+	}
+	j->rootfds = n;
+	j->rootfds[j->nroot++] = fd;
+	return 0;
+}
+
+void cp_job_close_roots(struct cp_job *j)
+{
+	for (size_t k = 0; k < j->nroot; k++)
+		close(j->rootfds[k]);
+	j->nroot = 0;
+}
+
 void cp_job_cleanup(struct cp_job *j)
 {
+	cp_job_close_roots(j);
+	free(j->rootfds);
+	j->rootfds = NULL;
 	pthread_mutex_destroy(&j->lock);
 	pthread_cond_destroy(&j->cond);
 	pthread_mutex_destroy(&j->rep_lock);

@@ -73,9 +73,6 @@ struct ul {
 	size_t ndirs, capdirs;
 	struct stamp *stamps;
 	size_t nstamps;
-	int *rootfds;
-	size_t nroot;
-	atomic_uint dirs_pending;
 	atomic_bool no_write_many; /* the remote said -ENOTSUP */
 	uint64_t range;
 };
@@ -651,7 +648,7 @@ static void queue_udir(struct cp_job *j, int rootfd, const char *lrel, const cha
 	d->st = *st;
 	d->t.run = udir_run;
 	d->t.done = udir_done;
-	atomic_fetch_add(&UL(j)->dirs_pending, 1);
+	cp_job_dir_queued(j);
 	cp_job_push(j, &d->t);
 }
 
@@ -905,27 +902,13 @@ static void udir_done(struct cp_job *j, struct cp_task *t)
 {
 	struct udir_task *d = (struct udir_task *)t;
 
-	if (atomic_fetch_sub(&UL(j)->dirs_pending, 1) == 1)
-		atomic_store(&j->prog.walking, false);
+	cp_job_dir_done(j);
 	free(d->lrel);
 	free(d->rpath);
 	free(d);
 }
 
 /* ---- the attempt ---- */
-
-static int add_root(struct ul *u, int fd)
-{
-	int *n = realloc(u->rootfds, (u->nroot + 1) * sizeof(*n));
-
-	if (!n) {
-		close(fd);
-		return -ENOMEM;
-	}
-	u->rootfds = n;
-	u->rootfds[u->nroot++] = fd;
-	return 0;
-}
 
 static void lookup(struct cp_job *j, const char *rpath, struct remote_dirent *e, bool *has)
 {
@@ -941,6 +924,7 @@ int cp_upload_attempt(struct cp_job *j, void *arg)
 	bool into_dir;
 	int rc;
 
+	atomic_store(&j->dirs_pending, 0); /* tasks a stopped attempt dropped */
 	atomic_store(&j->prog.walking, true);
 	/* stamps a lost link kept us from setting last time */
 	for (size_t i = 0; i < u->nstamps; i++) {
@@ -1004,7 +988,7 @@ int cp_upload_attempt(struct cp_job *j, void *arg)
 		}
 		free(s);
 		free(parent);
-		if (rootfd < 0 || !name || !rpath || add_root(u, rootfd)) {
+		if (rootfd < 0 || !name || !rpath || cp_job_add_root(j, rootfd)) {
 			fail_l(j, src, rootfd < 0 ? -errno : -ENOMEM, "cannot copy");
 			free(name);
 			free(rpath);
@@ -1042,10 +1026,7 @@ int cp_upload_attempt(struct cp_job *j, void *arg)
 		free(name);
 		free(rpath);
 	}
-	if (atomic_load(&u->dirs_pending) == 0)
-		atomic_store(&j->prog.walking, false);
-	cp_job_run(j);
-	atomic_store(&j->prog.walking, false);
+	cp_job_walk(j);
 	/* directory modes and times, deepest first */
 	for (size_t k = u->ndirs; k-- > 0;) {
 		if (!cp_job_stopping()) {
@@ -1057,9 +1038,7 @@ int cp_upload_attempt(struct cp_job *j, void *arg)
 		free(u->dirs[k].rpath);
 	}
 	u->ndirs = 0;
-	for (size_t k = 0; k < u->nroot; k++)
-		close(u->rootfds[k]);
-	u->nroot = 0;
+	cp_job_close_roots(j);
 	return 0;
 }
 
@@ -1086,7 +1065,6 @@ int cp_upload(struct remote *r, const struct cp_opts *o, const char *const *srcs
 		free(u.stamps[i].rpath);
 	free(u.stamps);
 	free(u.dirs);
-	free(u.rootfds);
 	pthread_mutex_destroy(&u.lock);
 	cp_job_cleanup(&j);
 	return rc;
