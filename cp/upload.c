@@ -1,14 +1,18 @@
 /* upload.c: local -> pod (see cp.h), with the remote's write operations.
  *
  * Tasks (pool.c runs them on the workers):
- *   udir    make (or take) one pod directory, list it once (what is
+ *   utree   (uptree.c) a directory the pod does not have, with all that
+ *           is below it: walked locally and sent in a few write_many
+ *           calls of many directories and files each;
+ *   udir    one pod directory: a new one goes to utree when it can,
+ *           else it is made here; list it once (what is
  *           already there decides skip / resume), read the local
  *           directory, make symlinks, queue files and subdirectories;
  *   usmall  one batch: up to UP_BATCH_FILES small files (at most
  *           UP_BATCH_BYTES of data) of one pod directory, read here and
  *           sent in ONE write_many request (content, mode and mtime of
  *           each); the workers keep several batches in flight. With -p
- *           the batch leaves the mtime alone and set_meta then sets
+ *           the batch leaves the mtime alone and up_set_meta then sets
  *           times and owner file by file, as before. A file the batch
  *           did not store (errs[i] != 0), all files of a batch that
  *           failed as a whole, and every small file when the remote has
@@ -39,7 +43,7 @@
  * (cp_open_beneath / O_NOFOLLOW); -L follows them.
  * Locks: ul->lock (directory list, pending stamps) alone.
  */
-#include "cp_int.h"
+#include "upload_int.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -56,27 +60,6 @@
 #define UP_BATCH_BYTES (1u << 20)
 #define UP_RANGE_MIN (16u << 20)
 
-struct stamp {
-	char *rpath;
-	uint64_t size;
-	struct timespec mtime;
-};
-
-struct udirmeta {
-	char *rpath;
-	struct stat st;
-};
-
-struct ul {
-	pthread_mutex_t lock;
-	struct udirmeta *dirs;
-	size_t ndirs, capdirs;
-	struct stamp *stamps;
-	size_t nstamps;
-	atomic_bool no_write_many; /* the remote said -ENOTSUP */
-	uint64_t range;
-};
-
 struct udir_task {
 	struct cp_task t;
 	int rootfd;
@@ -86,11 +69,6 @@ struct udir_task {
 	struct stat st;
 };
 
-struct ufile {
-	char *lname;
-	char *rpath;
-	struct stat st;
-};
 
 struct usmall_task {
 	struct cp_task t;
@@ -116,12 +94,12 @@ struct ubig_task {
 	unsigned char *started; /* per claim: bytes may have gone out */
 };
 
-static struct ul *UL(struct cp_job *j)
+struct ul *up_ul(struct cp_job *j)
 {
 	return j->dir_priv;
 }
 
-static void fail_l(struct cp_job *j, const char *path, int err, const char *what)
+void up_fail(struct cp_job *j, const char *path, int err, const char *what)
 {
 	char p[1024];
 
@@ -130,25 +108,25 @@ static void fail_l(struct cp_job *j, const char *path, int err, const char *what
 }
 
 /* Flags to open a local source with: -L follows a symlink named there. */
-static int src_flags(const struct cp_job *j)
+int up_src_flags(const struct cp_job *j)
 {
 	return O_RDONLY | O_CLOEXEC | (j->o.follow ? 0 : O_NOFOLLOW);
 }
 
-static uint32_t want_mode(struct cp_job *j, const struct stat *st)
+uint32_t up_want_mode(struct cp_job *j, const struct stat *st)
 {
 	return j->o.preserve ? st->st_mode & 07777 : st->st_mode & 0777 & ~j->umask;
 }
 
 /* mode, mtime (atime, owner with -p) of PATH from ST */
-static int set_meta(struct cp_job *j, const char *rpath, const struct stat *st, bool mode)
+int up_set_meta(struct cp_job *j, const char *rpath, const struct stat *st, bool mode)
 {
 	struct remote_setattr sa = { .valid = REMOTE_SET_MTIME, .mtime = st->st_mtim };
 	int rc;
 
 	if (mode) {
 		sa.valid |= REMOTE_SET_MODE;
-		sa.mode = want_mode(j, st);
+		sa.mode = up_want_mode(j, st);
 	}
 	if (j->o.preserve) {
 		sa.valid |= REMOTE_SET_ATIME;
@@ -166,7 +144,7 @@ static int set_meta(struct cp_job *j, const char *rpath, const struct stat *st, 
 			rc = orc;
 		if (!rc && (st->st_mode & 07000) && mode)
 			rc = j->r->ops->setattr(j->r, rpath, &(struct remote_setattr){ .valid = REMOTE_SET_MODE,
-										 .mode = want_mode(j, st) },
+										 .mode = up_want_mode(j, st) },
 						NULL);
 	}
 	return rc;
@@ -174,7 +152,7 @@ static int set_meta(struct cp_job *j, const char *rpath, const struct stat *st, 
 
 static void add_stamp(struct cp_job *j, const char *rpath, uint64_t size, struct timespec mtime)
 {
-	struct ul *u = UL(j);
+	struct ul *u = up_ul(j);
 	struct stamp *ns;
 
 	pthread_mutex_lock(&u->lock);
@@ -222,7 +200,7 @@ static void ubig_run(struct cp_job *j, struct cp_task *t, unsigned claim)
 		{
 			int dfd = cp_open_beneath(b->rootfd, b->lrel);
 
-			b->fd = dfd < 0 ? dfd : openat(dfd, b->lname, src_flags(j));
+			b->fd = dfd < 0 ? dfd : openat(dfd, b->lname, up_src_flags(j));
 			if (dfd >= 0 && b->fd < 0)
 				b->fd = -errno;
 			if (dfd >= 0)
@@ -309,7 +287,7 @@ static void ubig_done(struct cp_job *j, struct cp_task *t)
 			rc = -EIO; /* short in the pod */
 	}
 	if (!rc)
-		rc = set_meta(j, b->rpart, &b->st, true);
+		rc = up_set_meta(j, b->rpart, &b->st, true);
 	if (!rc)
 		rc = j->r->ops->rename(j->r, b->rpart, b->rpath, 0);
 	if (!rc) {
@@ -337,9 +315,9 @@ static void ubig_done(struct cp_job *j, struct cp_task *t)
 	}
 	if (rc && rc != -EINTR) {
 		if (rc == -ESTALE)
-			fail_l(j, b->rpath, 0, "the local file changed while it was copied; run again");
+			up_fail(j, b->rpath, 0, "the local file changed while it was copied; run again");
 		else
-			fail_l(j, b->rpath, rc, "upload");
+			up_fail(j, b->rpath, rc, "upload");
 	}
 	if (b->fd >= 0)
 		close(b->fd);
@@ -357,7 +335,7 @@ static void queue_ubig(struct cp_job *j, int rootfd, const char *lrel, const cha
 		       const struct stat *st, enum cp_action act, uint64_t off)
 {
 	struct ubig_task *b = calloc(1, sizeof(*b));
-	uint64_t range = UL(j)->range, left;
+	uint64_t range = up_ul(j)->range, left;
 	uint64_t claims;
 	char part[256];
 	char *rdir = strdup(rpath), *s;
@@ -385,7 +363,7 @@ static void queue_ubig(struct cp_job *j, int rootfd, const char *lrel, const cha
 		}
 		free(b);
 		free(rdir);
-		fail_l(j, rpath, -ENOMEM, NULL);
+		up_fail(j, rpath, -ENOMEM, NULL);
 		return;
 	}
 	{
@@ -403,7 +381,7 @@ static void queue_ubig(struct cp_job *j, int rootfd, const char *lrel, const cha
 		free(b->done);
 		free(b->started);
 		free(b);
-		fail_l(j, rpath, -ENOMEM, NULL);
+		up_fail(j, rpath, -ENOMEM, NULL);
 		return;
 	}
 	b->rootfd = rootfd;
@@ -427,9 +405,9 @@ static void queue_ubig(struct cp_job *j, int rootfd, const char *lrel, const cha
 
 /* Read the whole of F (DIRFD's F->lname) into a malloc'd *BUF; -ESTALE
  * when it is no longer what was listed (size, mtime). */
-static int read_small(struct cp_job *j, int dirfd, const struct ufile *f, char **buf)
+int up_read_small(struct cp_job *j, int dirfd, const struct ufile *f, char **buf)
 {
-	int fd = openat(dirfd, f->lname, src_flags(j));
+	int fd = openat(dirfd, f->lname, up_src_flags(j));
 	size_t len = (size_t)f->st.st_size;
 	struct stat st;
 	ssize_t n;
@@ -463,10 +441,10 @@ static int upload_small(struct cp_job *j, int dirfd, struct ufile *f)
 {
 	size_t len = (size_t)f->st.st_size;
 	char *buf;
-	int rc = read_small(j, dirfd, f, &buf);
+	int rc = up_read_small(j, dirfd, f, &buf);
 
 	if (!rc)
-		rc = j->r->ops->create(j->r, f->rpath, want_mode(j, &f->st), REMOTE_CREATE_TRUNC, NULL);
+		rc = j->r->ops->create(j->r, f->rpath, up_want_mode(j, &f->st), REMOTE_CREATE_TRUNC, NULL);
 	if (!rc && len) {
 		ssize_t n = j->r->ops->write(j->r, f->rpath, 0, buf, len);
 
@@ -474,20 +452,20 @@ static int upload_small(struct cp_job *j, int dirfd, struct ufile *f)
 			rc = (int)n;
 	}
 	if (!rc)
-		rc = set_meta(j, f->rpath, &f->st, true);
+		rc = up_set_meta(j, f->rpath, &f->st, true);
 	free(buf);
 	return rc;
 }
 
 /* Report F's outcome RC (0: count it as copied). */
-static void small_result(struct cp_job *j, const struct ufile *f, int rc)
+void up_small_result(struct cp_job *j, const struct ufile *f, int rc)
 {
 	if (rc == -ESTALE)
-		fail_l(j, f->rpath, 0, "the local file changed while it was copied; run again");
+		up_fail(j, f->rpath, 0, "the local file changed while it was copied; run again");
 	else if (rc == -EINTR)
 		return;
 	else if (rc)
-		fail_l(j, f->rpath, rc, "upload");
+		up_fail(j, f->rpath, rc, "upload");
 	if (rc)
 		return;
 	atomic_fetch_add(&j->prog.bytes_done, (uint64_t)f->st.st_size);
@@ -519,16 +497,16 @@ static bool usmall_batch(struct cp_job *j, struct usmall_task *s, int dirfd, boo
 	for (size_t i = 0; i < s->n && !cp_job_stopping(); i++) {
 		const struct ufile *f = &s->f[i];
 
-		rc = read_small(j, dirfd, f, &bufs[k]);
+		rc = up_read_small(j, dirfd, f, &bufs[k]);
 		if (rc) {
-			small_result(j, f, rc); /* a local failure: nothing to retry */
+			up_small_result(j, f, rc); /* a local failure: nothing to retry */
 			done[i] = true;
 			continue;
 		}
 		idx[k] = i;
 		wf[k].name = strrchr(f->rpath, '/') + 1;
-		wf[k].mode = want_mode(j, &f->st);
-		/* with -p, set_meta stamps mtime and atime after the owner */
+		wf[k].mode = up_want_mode(j, &f->st);
+		/* with -p, up_set_meta stamps mtime and atime after the owner */
 		wf[k].set_mtime = !j->o.preserve;
 		wf[k].mtime = f->st.st_mtim;
 		wf[k].data = bufs[k];
@@ -540,7 +518,7 @@ static bool usmall_batch(struct cp_job *j, struct usmall_task *s, int dirfd, boo
 	cp_progress_set_current(&j->prog, s->f[idx[0]].rpath);
 	rc = j->r->ops->write_many(j->r, rdir, wf, k, errs);
 	if (rc == -ENOTSUP || rc == -ENOSYS)
-		atomic_store(&UL(j)->no_write_many, true);
+		atomic_store(&up_ul(j)->no_write_many, true);
 	if (rc) /* nothing done: one by one says what is wrong, file by file */
 		goto out;
 	for (size_t b = 0; b < k; b++) {
@@ -549,8 +527,8 @@ static bool usmall_batch(struct cp_job *j, struct usmall_task *s, int dirfd, boo
 		if (errs[b])
 			continue; /* redone one by one for the precise errno */
 		done[idx[b]] = true;
-		rc = j->o.preserve ? set_meta(j, f->rpath, &f->st, true) : 0;
-		small_result(j, f, rc);
+		rc = j->o.preserve ? up_set_meta(j, f->rpath, &f->st, true) : 0;
+		up_small_result(j, f, rc);
 	}
 out:
 	for (size_t b = 0; bufs && b < k; b++)
@@ -574,10 +552,10 @@ static void usmall_run(struct cp_job *j, struct cp_task *t, unsigned claim)
 		return;
 	dirfd = cp_open_beneath(s->rootfd, s->lrel);
 	if (dirfd < 0) {
-		fail_l(j, s->lrel, dirfd, "local directory");
+		up_fail(j, s->lrel, dirfd, "local directory");
 		return;
 	}
-	if (j->r->ops->write_many && !j->o.no_batch && !atomic_load(&UL(j)->no_write_many)) {
+	if (j->r->ops->write_many && !j->o.no_batch && !atomic_load(&up_ul(j)->no_write_many)) {
 		done = calloc(s->n, sizeof(*done));
 		if (done && !usmall_batch(j, s, dirfd, done))
 			memset(done, 0, s->n * sizeof(*done));
@@ -586,7 +564,7 @@ static void usmall_run(struct cp_job *j, struct cp_task *t, unsigned claim)
 		if (done && done[i])
 			continue;
 		cp_progress_set_current(&j->prog, s->f[i].rpath);
-		small_result(j, &s->f[i], upload_small(j, dirfd, &s->f[i]));
+		up_small_result(j, &s->f[i], upload_small(j, dirfd, &s->f[i]));
 	}
 	free(done);
 	close(dirfd);
@@ -640,7 +618,7 @@ static void queue_udir(struct cp_job *j, int rootfd, const char *lrel, const cha
 		if (d)
 			free(d->lrel);
 		free(d);
-		fail_l(j, rpath, -ENOMEM, NULL);
+		up_fail(j, rpath, -ENOMEM, NULL);
 		return;
 	}
 	d->rootfd = rootfd;
@@ -674,7 +652,7 @@ static void finfo_of(const struct remote_dirent *e, struct cp_finfo *fi)
 
 /* Local entry LNAME of DIRFD (= LREL below ROOTFD; lstat ST) becomes
  * RPATH in the pod; EXIST/PART what the pod has there (NULL: nothing). */
-static void uentry(struct cp_job *j, int rootfd, int dirfd, const char *lrel, const char *lname, const char *rpath,
+void up_entry(struct cp_job *j, int rootfd, int dirfd, const char *lrel, const char *lname, const char *rpath,
 		   struct stat st, const struct remote_dirent *exist, const struct remote_dirent *part,
 		   struct usmall_task **small)
 {
@@ -682,13 +660,13 @@ static void uentry(struct cp_job *j, int rootfd, int dirfd, const char *lrel, co
 
 	if (S_ISLNK(st.st_mode) && j->o.follow) {
 		if (fstatat(dirfd, lname, &st, 0)) {
-			fail_l(j, rpath, -errno, "follow symlink");
+			up_fail(j, rpath, -errno, "follow symlink");
 			return;
 		}
 	}
 	if (exist && S_ISDIR(exist->attr.mode) != S_ISDIR(st.st_mode) &&
 	    (S_ISDIR(exist->attr.mode) || S_ISDIR(st.st_mode))) {
-		fail_l(j, rpath, 0,
+		up_fail(j, rpath, 0,
 		       S_ISDIR(st.st_mode) ? "a file that is not a directory is in the way in the pod"
 					   : "a directory is in the way in the pod");
 		return;
@@ -704,20 +682,20 @@ static void uentry(struct cp_job *j, int rootfd, int dirfd, const char *lrel, co
 		ssize_t n = readlinkat(dirfd, lname, target, sizeof(target) - 1);
 
 		if (n < 0) {
-			fail_l(j, rpath, -errno, "readlink");
+			up_fail(j, rpath, -errno, "readlink");
 			return;
 		}
 		target[n] = '\0';
 		if (exist && j->r->ops->unlink) {
 			rc = j->r->ops->unlink(j->r, rpath);
 			if (rc && rc != -ENOENT) {
-				fail_l(j, rpath, rc, "replace");
+				up_fail(j, rpath, rc, "replace");
 				return;
 			}
 		}
 		rc = j->r->ops->symlink(j->r, target, rpath, NULL);
 		if (rc)
-			fail_l(j, rpath, rc, "symlink");
+			up_fail(j, rpath, rc, "symlink");
 		else
 			cp_count(j, &j->rep->links, 1);
 	} else if (S_ISREG(st.st_mode)) {
@@ -733,10 +711,10 @@ static void uentry(struct cp_job *j, int rootfd, int dirfd, const char *lrel, co
 			bool same = false;
 
 			if (cp_same_size(&src, &dst)) {
-				rc = cp_same_content(j, dirfd, lname, src_flags(j), rpath);
+				rc = cp_same_content(j, dirfd, lname, up_src_flags(j), rpath);
 				if (rc < 0) {
 					if (rc != -ENOTSUP)
-						fail_l(j, rpath, rc, "checksum");
+						up_fail(j, rpath, rc, "checksum");
 					return;
 				}
 				same = rc == 1;
@@ -756,7 +734,7 @@ static void uentry(struct cp_job *j, int rootfd, int dirfd, const char *lrel, co
 		if (exist && !dst.regular && j->r->ops->unlink) {
 			rc = j->r->ops->unlink(j->r, rpath);
 			if (rc && rc != -ENOENT) {
-				fail_l(j, rpath, rc, "replace");
+				up_fail(j, rpath, rc, "replace");
 				return;
 			}
 		}
@@ -771,7 +749,7 @@ static void uentry(struct cp_job *j, int rootfd, int dirfd, const char *lrel, co
 		    !((*small)->f[(*small)->n].rpath = strdup(rpath))) {
 			if (*small)
 				free((*small)->f[(*small)->n].lname);
-			fail_l(j, rpath, -ENOMEM, NULL);
+			up_fail(j, rpath, -ENOMEM, NULL);
 			return;
 		}
 		(*small)->f[(*small)->n++].st = st;
@@ -779,9 +757,9 @@ static void uentry(struct cp_job *j, int rootfd, int dirfd, const char *lrel, co
 		atomic_fetch_add(&j->prog.files_total, 1);
 		atomic_fetch_add(&j->prog.bytes_total, (uint64_t)st.st_size);
 	} else if (S_ISFIFO(st.st_mode) && j->o.specials && j->r->ops->mknod) {
-		rc = exist ? 0 : j->r->ops->mknod(j->r, rpath, S_IFIFO | want_mode(j, &st), 0, NULL);
+		rc = exist ? 0 : j->r->ops->mknod(j->r, rpath, S_IFIFO | up_want_mode(j, &st), 0, NULL);
 		if (rc)
-			fail_l(j, rpath, rc, "mkfifo");
+			up_fail(j, rpath, rc, "mkfifo");
 		else
 			cp_count(j, &j->rep->specials, 1);
 	} else {
@@ -795,9 +773,9 @@ static void uentry(struct cp_job *j, int rootfd, int dirfd, const char *lrel, co
 	}
 }
 
-static void add_udirmeta(struct cp_job *j, const char *rpath, const struct stat *st)
+void up_add_dirmeta(struct cp_job *j, const char *rpath, const struct stat *st)
 {
-	struct ul *u = UL(j);
+	struct ul *u = up_ul(j);
 
 	pthread_mutex_lock(&u->lock);
 	if (u->ndirs == u->capdirs) {
@@ -830,9 +808,11 @@ static void udir_run(struct cp_job *j, struct cp_task *t, unsigned claim)
 	if (cp_job_stopping())
 		return;
 	cp_progress_set_current(&j->prog, d->rpath);
+	if (d->create && up_tree_ok(j) && up_tree(j, d->rootfd, d->lrel, d->rpath, &d->st))
+		return;
 	dirfd = cp_open_beneath(d->rootfd, d->lrel);
 	if (dirfd < 0) {
-		fail_l(j, d->rpath, dirfd, "local directory");
+		up_fail(j, d->rpath, dirfd, "local directory");
 		return;
 	}
 	if (d->create) {
@@ -846,7 +826,7 @@ static void udir_run(struct cp_job *j, struct cp_task *t, unsigned claim)
 			d->create = false;
 		}
 		if (rc) {
-			fail_l(j, d->rpath, rc, "mkdir");
+			up_fail(j, d->rpath, rc, "mkdir");
 			close(dirfd);
 			return;
 		}
@@ -854,16 +834,16 @@ static void udir_run(struct cp_job *j, struct cp_task *t, unsigned claim)
 	if (!d->create) {
 		rc = j->r->ops->readdir(j->r, d->rpath, &ents, &n);
 		if (rc) {
-			fail_l(j, d->rpath, rc, "list");
+			up_fail(j, d->rpath, rc, "list");
 			close(dirfd);
 			return;
 		}
 	}
-	add_udirmeta(j, d->rpath, &d->st);
+	up_add_dirmeta(j, d->rpath, &d->st);
 	cp_count(j, &j->rep->dirs, 1);
 	dp = fdopendir(dup(dirfd));
 	if (!dp) {
-		fail_l(j, d->rpath, -errno, "read local directory");
+		up_fail(j, d->rpath, -errno, "read local directory");
 		remote_dirents_free(ents, n);
 		close(dirfd);
 		return;
@@ -878,16 +858,16 @@ static void udir_run(struct cp_job *j, struct cp_task *t, unsigned claim)
 		if (cp_is_part_name(de->d_name))
 			continue;
 		if (fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW)) {
-			fail_l(j, de->d_name, -errno, "stat");
+			up_fail(j, de->d_name, -errno, "stat");
 			continue;
 		}
 		rpath = cp_join(d->rpath, de->d_name);
 		if (!rpath) {
-			fail_l(j, d->rpath, -ENOMEM, NULL);
+			up_fail(j, d->rpath, -ENOMEM, NULL);
 			break;
 		}
 		cp_part_name(de->d_name, pn);
-		uentry(j, d->rootfd, dirfd, d->lrel, de->d_name, rpath, st, find_ent(ents, n, de->d_name),
+		up_entry(j, d->rootfd, dirfd, d->lrel, de->d_name, rpath, st, find_ent(ents, n, de->d_name),
 		       find_ent(ents, n, pn), &small);
 		free(rpath);
 	}
@@ -919,7 +899,7 @@ static void lookup(struct cp_job *j, const char *rpath, struct remote_dirent *e,
 int cp_upload_attempt(struct cp_job *j, void *arg)
 {
 	const struct cp_target *tg = arg;
-	struct ul *u = UL(j);
+	struct ul *u = up_ul(j);
 	struct remote_attr da;
 	bool into_dir;
 	int rc;
@@ -934,12 +914,12 @@ int cp_upload_attempt(struct cp_job *j, void *arg)
 	u->nstamps = 0;
 	rc = j->r->ops->getattr(j->r, tg->dst, &da);
 	if (rc && rc != -ENOENT) {
-		fail_l(j, tg->dst, rc, "destination");
+		up_fail(j, tg->dst, rc, "destination");
 		return cp_err_is_conn(rc) ? 0 : -EINVAL;
 	}
 	into_dir = !rc && S_ISDIR(da.mode);
 	if (!into_dir && tg->nsrc > 1) {
-		fail_l(j, tg->dst, 0, "the destination of several sources must be an existing directory");
+		up_fail(j, tg->dst, 0, "the destination of several sources must be an existing directory");
 		return -EINVAL;
 	}
 	for (size_t i = 0; i < tg->nsrc && !cp_job_stopping(); i++) {
@@ -956,12 +936,12 @@ int cp_upload_attempt(struct cp_job *j, void *arg)
 		while (l > 1 && s[l - 1] == '/')
 			s[--l] = '\0';
 		if ((j->o.follow || contents ? stat(s, &st) : lstat(s, &st))) {
-			fail_l(j, src, -errno, "cannot copy");
+			up_fail(j, src, -errno, "cannot copy");
 			free(s);
 			continue;
 		}
 		if (contents && !S_ISDIR(st.st_mode)) {
-			fail_l(j, src, -ENOTDIR, "cannot copy the contents");
+			up_fail(j, src, -ENOTDIR, "cannot copy the contents");
 			free(s);
 			continue;
 		}
@@ -976,7 +956,7 @@ int cp_upload_attempt(struct cp_job *j, void *arg)
 			name = strdup(sl ? sl + 1 : s);
 			rootfd = parent ? open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
 			if (name && (!strcmp(name, "..") || !name[0])) {
-				fail_l(j, src, 0, "has no name to copy it under (name the destination)");
+				up_fail(j, src, 0, "has no name to copy it under (name the destination)");
 				if (rootfd >= 0)
 					close(rootfd);
 				free(s);
@@ -989,7 +969,7 @@ int cp_upload_attempt(struct cp_job *j, void *arg)
 		free(s);
 		free(parent);
 		if (rootfd < 0 || !name || !rpath || cp_job_add_root(j, rootfd)) {
-			fail_l(j, src, rootfd < 0 ? -errno : -ENOMEM, "cannot copy");
+			up_fail(j, src, rootfd < 0 ? -errno : -ENOMEM, "cannot copy");
 			free(name);
 			free(rpath);
 			continue;
@@ -1010,11 +990,11 @@ int cp_upload_attempt(struct cp_job *j, void *arg)
 				ppath = cp_join(rdir, pn);
 			}
 			if (!ppath) {
-				fail_l(j, src, -ENOMEM, NULL);
+				up_fail(j, src, -ENOMEM, NULL);
 			} else {
 				lookup(j, rpath, &ex, &has_ex);
 				lookup(j, ppath, &pt, &has_pt);
-				uentry(j, rootfd, rootfd, "", name, rpath, st, has_ex ? &ex : NULL, has_pt ? &pt : NULL,
+				up_entry(j, rootfd, rootfd, "", name, rpath, st, has_ex ? &ex : NULL, has_pt ? &pt : NULL,
 				       &small);
 				if (small)
 					cp_job_push(j, &small->t);
@@ -1030,10 +1010,10 @@ int cp_upload_attempt(struct cp_job *j, void *arg)
 	/* directory modes and times, deepest first */
 	for (size_t k = u->ndirs; k-- > 0;) {
 		if (!cp_job_stopping()) {
-			int mrc = set_meta(j, u->dirs[k].rpath, &u->dirs[k].st, true);
+			int mrc = up_set_meta(j, u->dirs[k].rpath, &u->dirs[k].st, true);
 
 			if (mrc)
-				fail_l(j, u->dirs[k].rpath, mrc, "set directory attributes");
+				up_fail(j, u->dirs[k].rpath, mrc, "set directory attributes");
 		}
 		free(u->dirs[k].rpath);
 	}

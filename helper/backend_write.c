@@ -584,13 +584,338 @@ static int many_chunk(struct backend *b, const char *dir, const struct remote_wf
 	return rc;
 }
 
+/* ---- trees: names with directories ---- */
+
+/* Names compared so that a directory comes right before everything below
+ * it ('/' sorts first): the order GNU tar wants to set a directory's
+ * times only after its contents. */
+static int tree_cmp(const char *a, const char *b)
+{
+	for (;; a++, b++) {
+		unsigned char x = (unsigned char)*a, y = (unsigned char)*b;
+
+		if (x != y) {
+			if (!x || !y)
+				return x ? 1 : -1;
+			return x == '/' ? -1 : y == '/' ? 1 : x - y;
+		}
+		if (!x)
+			return 0;
+	}
+}
+
+static const struct remote_wfile *sort_base;
+static pthread_mutex_t sort_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int tree_ix_cmp(const void *a, const void *b)
+{
+	return tree_cmp(sort_base[*(const size_t *)a].name, sort_base[*(const size_t *)b].name);
+}
+
+static int name_ix_cmp(const void *a, const void *b)
+{
+	return strcmp(sort_base[*(const size_t *)a].name, sort_base[*(const size_t *)b].name);
+}
+
+/* The indexes of F's entries (only its directory entries with DIRS_ONLY)
+ * into a malloc'd *OUT (*K of them), sorted by CMP. */
+static int sorted_ix(const struct remote_wfile *f, size_t n, bool dirs_only, int (*cmp)(const void *, const void *),
+		     size_t **out, size_t *k)
+{
+	size_t *ix = malloc((n + 1) * sizeof(*ix)), m = 0;
+
+	if (!ix)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		if (!dirs_only || f[i].type == S_IFDIR)
+			ix[m++] = i;
+	pthread_mutex_lock(&sort_lock); /* (qsort has no context argument) */
+	sort_base = f;
+	qsort(ix, m, sizeof(*ix), cmp);
+	pthread_mutex_unlock(&sort_lock);
+	*out = ix;
+	*k = m;
+	return 0;
+}
+
+/* The directory entry named by F[i].name's directory part (DIRS: the
+ * directory entries' indexes in strcmp order, ND of them): its index;
+ * -1 when F[i] is right in the call's directory, -2 when its directory
+ * is no entry of the call. */
+static long parent_entry(const struct remote_wfile *f, const size_t *dirs, size_t nd, size_t i)
+{
+	const char *name = f[i].name, *sl = strrchr(name, '/');
+	size_t l, lo = 0, hi = nd;
+
+	if (!sl)
+		return -1;
+	l = (size_t)(sl - name);
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		const char *dn = f[dirs[mid]].name;
+		int c = strncmp(dn, name, l);
+
+		if (c == 0 && dn[l])
+			c = 1;
+		if (c == 0)
+			return (long)dirs[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -2;
+}
+
+/* Count one request of write_many. */
+static void count_request(struct backend *b)
+{
+	pthread_mutex_lock(&b->lock);
+	b->write_requests++;
+	pthread_mutex_unlock(&b->lock);
+}
+
+/* Read "S S ... " from OUT for the K entries SENT: ERRS[i] = -EIO where
+ * S is not 0 or missing. */
+static void parse_statuses(const struct buf *out, const size_t *sent, size_t k, int *errs)
+{
+	const char *p = out->data ? out->data : "";
+
+	for (size_t x = 0; x < k; x++) {
+		char *end;
+		long v = strtol(p, &end, 10);
+
+		if (end == p || *end != ' ') {
+			errs[sent[x]] = -EIO; /* and the ones after: no answer */
+			continue;
+		}
+		if (v)
+			errs[sent[x]] = -EIO;
+		p = end + 1;
+	}
+}
+
+/* Make the directory entries IX (ND, in the call's order) where they are
+ * missing, in requests of at most MANY_TEXT_MAX. An entry below another
+ * runs only when that one is a directory and no symlink (by induction
+ * its whole path is), else it is refused; so is one whose directory is
+ * no entry of the call or comes later. DSORTED/NDS: parent_entry's
+ * index. ERRS[i]: 0 or -EIO. */
+static int many_mkdirs(struct backend *b, const char *dir, const struct remote_wfile *f, size_t n, const size_t *ix,
+		       size_t nd, const size_t *dsorted, size_t nds, int *errs)
+{
+	enum { PENDING, SENT, DONE };
+	unsigned char *state = calloc(n + 1, 1);
+	size_t *sent = calloc(nd + 1, sizeof(*sent));
+	struct buf cmd, out;
+	int rc = state && sent ? 0 : -ENOMEM, st;
+
+	buf_init(&cmd, MANY_TEXT_MAX * 2);
+	buf_init(&out, 64 * 1024);
+	for (size_t at = 0; !rc && at < nd;) {
+		size_t ns = 0;
+
+		buf_reset(&cmd);
+		rc = hq_cmd(&cmd, CD_OR_FAIL, dir, dir, dir);
+		for (; !rc && at < nd && cmd.len < MANY_TEXT_MAX; at++) {
+			size_t i = ix[at];
+			long pe = parent_entry(f, dsorted, nds, i);
+			char *dot = NULL;
+
+			state[i] = DONE;
+			if (pe == -2 || (pe >= 0 && (state[pe] == PENDING || (state[pe] == DONE && errs[pe])))) {
+				errs[i] = -EIO;
+				continue;
+			}
+			if (be_path_dot(f[i].name, &dot)) {
+				rc = -ENOMEM;
+				break;
+			}
+			if (pe >= 0 && state[pe] == SENT)
+				rc = hq_cmd(&cmd, "if [ \"$s%llu\" = 0 ]; then ", (unsigned long long)pe);
+			if (!rc)
+				rc = hq_cmd(&cmd, "{ mkdir -- %q || [ -d %q ]; } 2>/dev/null && ! [ -L %q ]; s%llu=$?; ", dot,
+					    dot, dot, (unsigned long long)i);
+			if (!rc && pe >= 0 && state[pe] == SENT)
+				rc = hq_cmd(&cmd, "else s%llu=1; fi; ", (unsigned long long)i);
+			if (!rc)
+				rc = hq_cmd(&cmd, "printf '%%d ' \"$s%llu\"; ", (unsigned long long)i);
+			free(dot);
+			state[i] = SENT;
+			sent[ns++] = i;
+		}
+		if (!rc && ns)
+			rc = be_run_opt(b, cmd.data, &out, &st, false);
+		if (!rc && ns && st)
+			rc = be_fail_from(&out, st); /* only the cd exits non-zero */
+		if (rc)
+			break;
+		if (ns) {
+			count_request(b);
+			parse_statuses(&out, sent, ns, errs);
+		}
+		for (size_t x = 0; x < ns; x++)
+			state[sent[x]] = DONE;
+	}
+	free(state);
+	free(sent);
+	buf_cleanup(&cmd);
+	buf_cleanup(&out);
+	return rc;
+}
+
+/* The mode and mtime of directory entries IX (ND; set in reverse: the
+ * deepest first), in requests of at most MANY_TEXT_MAX. */
+static int many_dirmeta(struct backend *b, const char *dir, const struct remote_wfile *f, const size_t *ix, size_t nd,
+			int *errs)
+{
+	size_t *sent = calloc(nd + 1, sizeof(*sent));
+	struct buf cmd, out;
+	int rc = sent ? 0 : -ENOMEM, st;
+
+	buf_init(&cmd, MANY_TEXT_MAX * 2);
+	buf_init(&out, 64 * 1024);
+	for (size_t at = 0; !rc && at < nd;) {
+		size_t ns = 0;
+
+		buf_reset(&cmd);
+		rc = hq_cmd(&cmd, CD_OR_FAIL, dir, dir, dir);
+		for (; !rc && at < nd && cmd.len < MANY_TEXT_MAX; at++) {
+			size_t i = ix[nd - 1 - at];
+			const struct remote_wfile *d = &f[i];
+			char *dot = NULL;
+			char m[16], t[48];
+
+			if (be_path_dot(d->name, &dot)) {
+				rc = -ENOMEM;
+				break;
+			}
+			snprintf(m, sizeof(m), "%04o", d->mode & 07777);
+			if (d->set_mtime) {
+				touch_date(b, &d->mtime, t, sizeof(t));
+				rc = hq_cmd(&cmd, "{ chmod %s -- %q && touch -c -m -d %s -- %q; } 2>/dev/null; printf '%%d ' $?; ",
+					    m, dot, t, dot);
+			} else {
+				rc = hq_cmd(&cmd, "chmod %s -- %q 2>/dev/null; printf '%%d ' $?; ", m, dot);
+			}
+			free(dot);
+			sent[ns++] = i;
+		}
+		if (!rc)
+			rc = be_run_opt(b, cmd.data, &out, &st, false);
+		if (!rc && st)
+			rc = be_fail_from(&out, st);
+		if (rc)
+			break;
+		count_request(b);
+		parse_statuses(&out, sent, ns, errs);
+	}
+	free(sent);
+	buf_cleanup(&cmd);
+	buf_cleanup(&out);
+	return rc;
+}
+
+/* The request path of write_many: directory entries made first, then the
+ * files (those whose directory was made), then the directories' modes
+ * and times. */
+static int many_requests(struct backend *b, const char *dir, const struct remote_wfile *files, size_t n, int *errs)
+{
+	struct remote_wfile *fl = NULL;
+	size_t *dix = NULL, *dsorted = NULL, *fix = NULL, nd = 0, nds = 0, nf = 0;
+	int *ferr = NULL;
+	int rc = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		errs[i] = 0;
+		nd += files[i].type == S_IFDIR;
+	}
+	if (nd == 0 && n) {
+		bool flat = true;
+
+		for (size_t i = 0; flat && i < n; i++)
+			flat = !strchr(files[i].name, '/');
+		if (flat) {
+			for (size_t i = 0; !rc && i < n;) {
+				size_t done = 0;
+
+				rc = many_chunk(b, dir, files + i, n - i, errs + i, &done);
+				i += done;
+			}
+			return rc;
+		}
+	}
+	dix = calloc(nd + 1, sizeof(*dix));
+	fix = calloc(n - nd + 1, sizeof(*fix));
+	fl = calloc(n - nd + 1, sizeof(*fl));
+	ferr = calloc(n - nd + 1, sizeof(*ferr));
+	if (!dix || !fix || !fl || !ferr)
+		rc = -ENOMEM;
+	if (!rc)
+		rc = sorted_ix(files, n, true, name_ix_cmp, &dsorted, &nds);
+	for (size_t i = 0, k = 0; !rc && i < n; i++)
+		if (files[i].type == S_IFDIR)
+			dix[k++] = i;
+	if (!rc)
+		rc = many_mkdirs(b, dir, files, n, dix, nd, dsorted, nds, errs);
+	for (size_t i = 0; !rc && i < n; i++) {
+		long pe;
+
+		if (files[i].type == S_IFDIR)
+			continue;
+		pe = parent_entry(files, dsorted, nds, i);
+		if (pe == -2 || (pe >= 0 && errs[pe])) {
+			errs[i] = -EIO; /* never through what was refused */
+			continue;
+		}
+		fix[nf] = i;
+		fl[nf++] = files[i];
+	}
+	for (size_t i = 0; !rc && i < nf;) {
+		size_t done = 0;
+
+		rc = many_chunk(b, dir, fl + i, nf - i, ferr + i, &done);
+		i += done;
+	}
+	for (size_t i = 0; !rc && i < nf; i++)
+		errs[fix[i]] = ferr[i];
+	if (!rc) {
+		size_t ok = 0; /* never chmod through what mkdir refused */
+
+		for (size_t k = 0; k < nd; k++)
+			if (!errs[dix[k]])
+				dix[ok++] = dix[k];
+		rc = ok ? many_dirmeta(b, dir, files, dix, ok, errs) : 0;
+	}
+	free(dix);
+	free(dsorted);
+	free(fix);
+	free(fl);
+	free(ferr);
+	return rc;
+}
+
 /* The whole batch as one archive on the stdin of its own exec: `sh -c`
  * checks that no name is a symlink or a special file (names are argv:
  * no shell text), then `exec tar -x`. No escaping, one exec for up to
- * STREAM_MAX bytes (kubectl cp's way). 0 (ERRS set), 1 = not done (a
- * name is not a regular file, or the archive is too big: the caller goes
+ * STREAM_MAX bytes (kubectl cp's way). GNU tar makes the directory
+ * entries and sets their modes and times after the files (as
+ * write_many promises). 0 (ERRS set), 1 = not done (a name is not what
+ * its entry is, or the archive or the names are too big: the caller goes
  * on with requests), -ENOTSUP (v4 server: no stdin EOF), -errno. */
 #define STREAM_MAX (64u << 20)
+/* Names checked before a streamed tar travel in the exec URL's argv:
+ * kept well under an API server's 1 MiB request-line limit. */
+#define STREAM_ARGV_MAX (256u * 1024)
+
+/* Does the stream's script check F's name first? Directory entries and
+ * names in DIR itself, always (what is there may be anything); a file
+ * below a directory entry of the call is in a directory the call made or
+ * checked (tar itself opens files with O_NOFOLLOW). */
+static bool check_in_stream(const struct remote_wfile *f)
+{
+	return f->type == S_IFDIR || !strchr(f->name, '/');
+}
 
 static int many_tar_stream(struct backend *b, const char *dir, const struct remote_wfile *f, size_t n, int *errs)
 {
@@ -607,30 +932,56 @@ static int many_tar_stream(struct backend *b, const char *dir, const struct remo
 	buf_init(&msg, 16 * 1024);
 	clock_gettime(CLOCK_REALTIME, &now);
 	now.tv_nsec = 0;
-	for (size_t i = 0; !rc && i < n; i++) {
+	size_t nargs = 0, argbytes = 0, *order = NULL, *dsorted = NULL, nds = 0, no = 0;
+
+	/* every directory on a path an entry of the call (else requests,
+	 * which refuse that entry), and the archive in tree order */
+	rc = sorted_ix(f, n, true, name_ix_cmp, &dsorted, &nds);
+	for (size_t i = 0; !rc && i < n; i++)
+		if (parent_entry(f, dsorted, nds, i) == -2)
+			rc = 1;
+	if (!rc)
+		rc = sorted_ix(f, n, false, tree_ix_cmp, &order, &no);
+	for (size_t k = 0; !rc && k < n; k++) {
+		size_t i = order[k];
+		const struct timespec *mt = f[i].set_mtime ? &f[i].mtime : &now;
+
 		any_mtime |= f[i].set_mtime;
-		rc = tarw_file(&ar, f[i].name, f[i].mode & 07777, f[i].set_mtime ? &f[i].mtime : &now, f[i].data,
-			       f[i].len);
+		rc = f[i].type == S_IFDIR ? tarw_dir(&ar, f[i].name, f[i].mode & 07777, mt)
+					  : tarw_file(&ar, f[i].name, f[i].mode & 07777, mt, f[i].data, f[i].len);
+		if (check_in_stream(&f[i])) {
+			nargs++;
+			argbytes += strlen(f[i].name) + 3;
+		}
 	}
 	if (!rc)
 		rc = tarw_end(&ar);
-	if (rc == -E2BIG)
+	if (rc == -E2BIG || argbytes > STREAM_ARGV_MAX)
 		rc = 1;
 	if (!rc)
 		rc = hq_cmd(&script,
-			    CD_OR_FAIL "for n; do if [ -L \"./$n\" ] || { [ -e \"./$n\" ] && ! [ -f \"./$n\" ]; }; "
-			    "then echo podfs-tar:skip; exit 3; fi; done; "
+			    CD_OR_FAIL "for n; do case $n in "
+			    "d/*) n=./${n#d/}; [ -L \"$n\" ] || { [ -e \"$n\" ] && ! [ -d \"$n\" ]; } ;; "
+			    "*) n=./${n#f/}; [ -L \"$n\" ] || { [ -e \"$n\" ] && ! [ -f \"$n\" ]; } ;; "
+			    "esac && { echo podfs-tar:skip; exit 3; }; done; "
 			    "exec tar -x -f - -p --no-same-owner --overwrite%s -C .",
 			    dir, dir, dir, any_mtime ? "" : " -m");
-	if (!rc && !(argv = calloc(n + 5, sizeof(*argv))))
+	if (!rc && !(argv = calloc(nargs + 5, sizeof(*argv))))
 		rc = -ENOMEM;
+	for (size_t i = 0, a = 4; !rc && i < n; i++) {
+		if (!check_in_stream(&f[i]))
+			continue;
+		if (asprintf(&argv[a], "%s/%s", f[i].type == S_IFDIR ? "d" : "f", f[i].name) < 0) {
+			argv[a] = NULL;
+			rc = -ENOMEM;
+		}
+		a++;
+	}
 	if (!rc) {
 		argv[0] = "sh";
 		argv[1] = "-c";
 		argv[2] = script.data;
 		argv[3] = "sh";
-		for (size_t i = 0; i < n; i++)
-			argv[4 + i] = (char *)f[i].name;
 		struct kexec_opts o = { .ns = b->ns, .pod = b->pod, .container = b->container, .argv = argv,
 					.in = true, .out = true, .err = true };
 
@@ -693,7 +1044,11 @@ static int many_tar_stream(struct backend *b, const char *dir, const struct remo
 				b->bytes_written += f[i].len;
 		pthread_mutex_unlock(&b->lock);
 	}
+	for (size_t a = 4; argv && argv[a]; a++)
+		free(argv[a]);
 	free(argv);
+	free(order);
+	free(dsorted);
 	buf_cleanup(&ar);
 	buf_cleanup(&script);
 	buf_cleanup(&msg);
@@ -729,12 +1084,7 @@ int be_write_many(struct remote *r, const char *dir, const struct remote_wfile *
 			return s;
 		}
 	}
-	for (size_t i = 0; !rc && i < n;) {
-		size_t done = 0;
-
-		rc = many_chunk(b, p.data, files + i, n - i, errs + i, &done);
-		i += done;
-	}
+	rc = rc ? rc : many_requests(b, p.data, files, n, errs);
 	buf_cleanup(&p);
 	return rc;
 }

@@ -1,4 +1,4 @@
-/* tarw.c: regular-file entries of a tar archive (see tarw.h). */
+/* tarw.c: regular-file and directory entries of a tar archive (see tarw.h). */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -101,8 +101,8 @@ size_t tarw_file_size(size_t namelen, size_t len)
 	return n;
 }
 
-int tarw_file(struct buf *out, const char *name, uint32_t mode, const struct timespec *mtime, const void *data,
-	      size_t len)
+static int entry(struct buf *out, char type, const char *name, uint32_t mode, const struct timespec *mtime,
+		 const void *data, size_t len)
 {
 	unsigned char h[BLOCK];
 	size_t nlen = strlen(name), old = out->len;
@@ -130,7 +130,7 @@ int tarw_file(struct buf *out, const char *name, uint32_t mode, const struct tim
 			rc = append_padded(out, name, nlen + 1);
 	}
 	if (!rc) {
-		header(h, name, nlen > NAME_MAX_USTAR ? NAME_MAX_USTAR : nlen, '0', mode, len,
+		header(h, name, nlen > NAME_MAX_USTAR ? NAME_MAX_USTAR : nlen, type, mode, len,
 		       secs_fit ? (unsigned long long)mtime->tv_sec : 0, false);
 		rc = buf_append(out, h, BLOCK);
 	}
@@ -142,6 +142,17 @@ int tarw_file(struct buf *out, const char *name, uint32_t mode, const struct tim
 			out->data[old] = '\0';
 	}
 	return rc;
+}
+
+int tarw_file(struct buf *out, const char *name, uint32_t mode, const struct timespec *mtime, const void *data,
+	      size_t len)
+{
+	return entry(out, '0', name, mode, mtime, data, len);
+}
+
+int tarw_dir(struct buf *out, const char *name, uint32_t mode, const struct timespec *mtime)
+{
+	return entry(out, '5', name, mode, mtime, NULL, 0);
 }
 
 int tarw_end(struct buf *out)

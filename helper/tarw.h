@@ -1,8 +1,9 @@
 /* tarw.h: a small tar WRITER, for write_many's one-`tar`-per-batch path.
  *
- * Writes regular-file entries only, into a struct buf: a POSIX ustar
- * header (name, mode, uid/gid 0, size, mtime, checksum, type '0') and the
- * data padded to 512 bytes; tarw_end appends the two zero blocks.
+ * Writes regular-file and directory entries, into a struct buf: a POSIX
+ * ustar header (name, mode, uid/gid 0, size, mtime, checksum, type '0' or
+ * '5') and the data padded to 512 bytes; tarw_end appends the two zero
+ * blocks.
  *
  *   name > 100 bytes   a GNU ././@LongLink 'L' entry before the header
  *                      (raw bytes: no charset conversion by the reader,
@@ -12,7 +13,7 @@
  *                      seconds in range live in the header alone
  *
  * Read back by GNU tar (1.34), busybox tar and helper/tar.c. Names are
- * written as given (any bytes but NUL: the caller passes one component);
+ * written as given (any bytes but NUL: the caller passes a relative path);
  * the reader decides what it accepts. Pure functions; any thread.
  */
 #ifndef PODFS_TARW_H
@@ -30,6 +31,9 @@
  * for the size field (8 GiB). On error OUT is left as it was. */
 int tarw_file(struct buf *out, const char *name, uint32_t mode, const struct timespec *mtime, const void *data,
 	      size_t len);
+
+/* Append directory NAME (type '5', no data) the same way. */
+int tarw_dir(struct buf *out, const char *name, uint32_t mode, const struct timespec *mtime);
 
 /* Append the end-of-archive marker (two zero blocks). 0 or -E2BIG. */
 int tarw_end(struct buf *out);

@@ -79,9 +79,14 @@ struct remote_setattr {
 #define REMOTE_RENAME_NOREPLACE (1u << 0)
 #define REMOTE_RENAME_EXCHANGE (1u << 1)
 
-/* One small file for write_many. */
+/* One entry for write_many: a small regular file, or a directory. */
 struct remote_wfile {
-	const char *name;	/* one component in the batch's directory */
+	/* Relative to the call's directory DIR: one component, or a path
+	 * "a/b/c" (no empty, "." or ".." component, no '/' at either end)
+	 * whose directories are all directory entries earlier in the same
+	 * call (an entry below anything else is refused: -EIO). */
+	const char *name;
+	uint32_t type;		/* 0 or S_IFREG: a regular file; S_IFDIR: a directory */
 	uint32_t mode;		/* permission bits (07777) */
 	bool set_mtime;		/* else the time of writing */
 	struct timespec mtime;
@@ -155,13 +160,19 @@ struct remote_ops {
 	int (*wopen)(struct remote *r, const char *path, uint64_t off, struct remote_wstream **out);
 	ssize_t (*wstream_write)(struct remote_wstream *w, const void *buf, size_t len);
 	int (*wstream_close)(struct remote_wstream *w);
-	/* Optional: create or replace N small regular files in directory
-	 * DIR, each with its mode (and mtime), in one round trip. When it
-	 * returns 0, ERRS[i] is 0 for every file stored complete, or -EIO
-	 * for one that was not (it may exist partly written: write it again
-	 * one by one to learn the precise errno). Returns -errno when nothing
-	 * was done (DIR missing...). An existing non-regular file at a name
-	 * is an error for that file, never replaced. */
+	/* Optional: create or replace N small regular files below directory
+	 * DIR, each with its mode (and mtime), in one round trip (or a few:
+	 * a call with directory entries may take one more each side of the
+	 * files). A directory entry is made when missing (an existing
+	 * directory is kept, with what it holds); its mode and mtime are set
+	 * after every file of the call is stored, so a directory may be
+	 * read-only and keep its time. When it returns 0, ERRS[i] is 0 for
+	 * every entry stored complete, or -EIO for one that was not (a file
+	 * may exist partly written: write it again one by one to learn the
+	 * precise errno). Returns -errno when nothing was done (DIR
+	 * missing...). An existing symlink, or an existing entry of another
+	 * type (a fifo where a file goes, a file where a directory goes), is
+	 * an error for that entry, never replaced or followed. */
 	int (*write_many)(struct remote *r, const char *dir, const struct remote_wfile *files, size_t n,
 			  int *errs);
 	/* Optional: the caller saw that PATH's data changed in the pod (new

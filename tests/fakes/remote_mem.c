@@ -1675,19 +1675,51 @@ static int rule_in(struct mem *m, enum remote_mem_op op, const char *dir, const 
 /* One file of a batch, as `printf > NAME && chmod && touch` does it:
  * never through a symlink, never over a non-regular file; a file that
  * does not fit is left cut short (-ENOSPC: the caller says -EIO). */
+/* F->name's directory below D (every component an existing directory,
+ * never a symlink) in *D, its last component in *NAME / *NL. */
+static int many_parent(struct mnode **d, const struct remote_wfile *f, const char **name, size_t *nl)
+{
+	const char *p = f->name;
+
+	for (;;) {
+		const char *sl = strchr(p, '/');
+		size_t l = sl ? (size_t)(sl - p) : strlen(p);
+
+		if (l == 0 || l > MAX_NAME || (l == 1 && p[0] == '.') || (l == 2 && !strncmp(p, "..", 2)))
+			return -EINVAL;
+		if (!sl) {
+			*name = p;
+			*nl = l;
+			return 0;
+		}
+		struct mnode *k = kid(*d, p, l);
+
+		if (!k || !is_dir(k))
+			return -ENOENT;
+		*d = k;
+		p = sl + 1;
+	}
+}
+
 static int many_one(struct mem *m, struct mnode *d, const struct remote_wfile *f)
 {
-	size_t nl = f->name ? strlen(f->name) : 0;
+	const char *name;
+	size_t nl;
 	struct mnode *n;
-	int rc;
+	int rc = f->name ? many_parent(&d, f, &name, &nl) : -EINVAL;
 
-	if (nl == 0 || nl > MAX_NAME || strchr(f->name, '/') || !strcmp(f->name, ".") || !strcmp(f->name, ".."))
-		return -EINVAL;
-	n = kid(d, f->name, nl);
+	if (rc)
+		return rc;
+	n = kid(d, name, nl);
+	if (f->type == S_IFDIR) { /* made now (writable), mode and time at the end */
+		if (n)
+			return is_dir(n) ? 0 : -EEXIST;
+		return make_node(m, d, name, nl, S_IFDIR | 0700, &n);
+	}
 	if (n && !S_ISREG(n->in->attr.mode))
 		return S_ISDIR(n->in->attr.mode) ? -EISDIR : -EINVAL;
 	if (!n) {
-		rc = make_node(m, d, f->name, nl, S_IFREG | (f->mode & 07777), &n);
+		rc = make_node(m, d, name, nl, S_IFREG | (f->mode & 07777), &n);
 		if (rc)
 			return rc;
 	}
@@ -1721,10 +1753,33 @@ static int mem_write_many(struct remote *r, const char *dir, const struct remote
 		rc = -ENOTDIR;
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		int e = files[i].name ? rule_in(m, REMOTE_MEM_WRITE_MANY, dir, files[i].name) : 0;
+		const char *sl = files[i].name ? strrchr(files[i].name, '/') : NULL;
 
+		if (e == 0 && sl) { /* its directory: a directory entry made earlier */
+			size_t l = (size_t)(sl - files[i].name);
+			bool ok = false;
+
+			for (size_t k = 0; !ok && k < i; k++)
+				ok = files[k].type == S_IFDIR && !errs[k] && strlen(files[k].name) == l &&
+				     !memcmp(files[k].name, files[i].name, l);
+			e = ok ? 0 : -ENOENT;
+		}
 		if (e == 0)
 			e = many_one(m, d, &files[i]);
 		errs[i] = e ? -EIO : 0; /* the pod's shell says only "not done" */
+	}
+	for (size_t i = n; rc == 0 && i-- > 0;) {
+		const char *name;
+		size_t nl;
+		struct mnode *dd = d, *k;
+
+		if (files[i].type != S_IFDIR || errs[i] || many_parent(&dd, &files[i], &name, &nl) ||
+		    !(k = kid(dd, name, nl)))
+			continue;
+		k->in->attr.mode = S_IFDIR | (files[i].mode & 07777);
+		if (files[i].set_mtime)
+			k->in->attr.mtime = files[i].mtime;
+		bump_ctime_in(k->in);
 	}
 	pthread_mutex_unlock(&m->lock);
 	return rc;

@@ -152,6 +152,85 @@ static void many_lots(void)
 	CHECK(errs[2] == 0 && errs[3] == 0, "the other files still stored");
 }
 
+/* write_many of a whole new tree: directory entries and files below them
+ * (hostile names at every level), with N entries (a streamed archive on
+ * GNU pods when N is large, requests otherwise). A directory's mode
+ * (read-only here) and mtime are set after its files; a directory entry
+ * where a symlink is, is refused and nothing goes through it. */
+static void many_tree(const char *top, int nfiles)
+{
+	enum { MAXF = 400 };
+	static const char *dirs[] = { "", "/-d $(touch PWNED)", "/-d $(touch PWNED)/sub\nnl", "/ro" };
+	struct remote_wfile wf[MAXF + 8];
+	char names[MAXF + 8][160], data[MAXF][32], path[1024];
+	int errs[MAXF + 8], n = 0;
+	struct stat st;
+	size_t len;
+	const char *base = strrchr(top, '/') + 1;
+	char parent[256];
+
+	snprintf(parent, sizeof(parent), "%.*s", (int)(strrchr(top, '/') - top), top);
+	for (size_t d = 0; d < sizeof(dirs) / sizeof(dirs[0]); d++) {
+		snprintf(names[n], sizeof(names[n]), "%s%s", base, dirs[d]);
+		wf[n] = (struct remote_wfile){ .name = names[n], .type = S_IFDIR, .mode = d == 3 ? 0555 : 0750,
+					       .set_mtime = true, .mtime = { 1400000000 + (time_t)d, 0 } };
+		n++;
+	}
+	for (int i = 0; i < nfiles; i++) {
+		snprintf(names[n], sizeof(names[n]), "%s%s/%s%03d", base, dirs[i % 4], i % 5 ? "f" : "-x'\n", i);
+		snprintf(data[i], sizeof(data[i]), "tree %d\n", i);
+		wf[n] = (struct remote_wfile){ .name = names[n], .mode = 0640, .data = data[i], .len = strlen(data[i]),
+					       .set_mtime = true, .mtime = { 1500000000 + i, 0 } };
+		n++;
+	}
+	CHECK(rem->ops->write_many(rem, parent, wf, (size_t)n, errs) == 0, "write_many of a tree of %d", n);
+	for (int i = 0; i < n; i++) {
+		char *got;
+
+		snprintf(path, sizeof(path), "%s/%.159s", parent, names[i]);
+		CHECK(errs[i] == 0, "tree entry %s stored", names[i]);
+		if (wf[i].type == S_IFDIR) {
+			CHECK(disk_lstat(path, &st) == 0 && S_ISDIR(st.st_mode) &&
+				      (st.st_mode & 07777) == wf[i].mode && st.st_mtim.tv_sec == wf[i].mtime.tv_sec,
+			      "tree dir %s mode %o mtime %ld", names[i], st.st_mode & 07777, (long)st.st_mtim.tv_sec);
+			continue;
+		}
+		got = disk_read(path, &len);
+		CHECK(got && len == wf[i].len && !memcmp(got, wf[i].data, len), "tree file %s content", names[i]);
+		free(got);
+		CHECK(disk_lstat(path, &st) == 0 && (st.st_mode & 07777) == 0640 &&
+			      st.st_mtim.tv_sec == wf[i].mtime.tv_sec,
+		      "tree file %s mode and mtime", names[i]);
+	}
+	/* again over what is there (kept, rewritten), and with a symlink where
+	 * a directory goes: refused, nothing written through it */
+	snprintf(path, sizeof(path), "%s/%s/ro", parent, base);
+	chmod(disk(path), 0755);
+	CHECK(rem->ops->rmdir(rem, path) != 0, "ro is not empty");
+	snprintf(path, sizeof(path), "%s/%s-victim", parent, base);
+	CHECK(rem->ops->mkdir(rem, path, 0755, NULL) == 0, "victim dir");
+	snprintf(path, sizeof(path), "%s/%s/-d $(touch PWNED)/sub\nnl", parent, base);
+	char moved[1200];
+
+	snprintf(moved, sizeof(moved), "%s.moved", path);
+	CHECK(rem->ops->rename(rem, path, moved, 0) == 0, "move sub away");
+	snprintf(moved, sizeof(moved), "%s/%s-victim", parent, base);
+	CHECK(rem->ops->symlink(rem, moved, path, NULL) == 0, "symlink where sub was");
+	CHECK(rem->ops->write_many(rem, parent, wf, (size_t)n, errs) == 0, "write_many of the tree again");
+	CHECK(errs[2] != 0, "the directory entry on a symlink is refused");
+	CHECK(errs[0] == 0 && errs[1] == 0, "the other directories are fine");
+	snprintf(path, sizeof(path), "%s/%s-victim", parent, base);
+	DIR *dp = opendir(disk(path));
+	int count = 0;
+
+	for (struct dirent *de; dp && (de = readdir(dp));)
+		count += de->d_name[0] != '.';
+	if (dp)
+		closedir(dp);
+	CHECK(count == 0, "nothing written through the symlink (%d entries in its target)", count);
+	CHECK(disk_lstat("/PWNED", &st) != 0 && disk_lstat("/srv/w/PWNED", &st) != 0, "no command ran");
+}
+
 static void many_regular(void)
 {
 	static const char bin[] = "\0\1-'%s\\\n$(x)\377";
@@ -398,6 +477,8 @@ static void ops_semantics(void)
 	CHECK(rem->ops->write_many(rem, "/srv/w/nodir", wf, 1, errs) == -ENOENT, "write_many into a missing dir");
 	many_regular();
 	many_lots();
+	many_tree("/srv/w/tree-small", 12); /* requests */
+	many_tree("/srv/w/tree-big", 300);  /* a stream where GNU tar is */
 }
 
 int main(int argc, char **argv)

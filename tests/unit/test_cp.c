@@ -622,6 +622,11 @@ static void test_upload_batches(void **state)
 	assert_int_equal(stat(path, &lst), 0);
 	assert_int_equal(remote_mem_new(&r), 0);
 	assert_int_equal(remote_mem_add_dir(r, "/dst", 0755), 0);
+	/* directories that are there: batches per directory (a new tree
+	 * goes whole: test_upload_tree) */
+	assert_int_equal(remote_mem_add_dir(r, "/dst/up", 0755), 0);
+	assert_int_equal(remote_mem_add_dir(r, "/dst/up/many", 0755), 0);
+	assert_int_equal(remote_mem_add_dir(r, "/dst/up/mid", 0755), 0);
 	snprintf(path, sizeof(path), "%s/up", d);
 	srcs[0] = path;
 	o.small = 400 << 10;
@@ -716,6 +721,165 @@ static bool failed_with(const struct cp_report *rep, const char *path_end, const
  * its precise errno, the other files are in; a pod symlink at a name is
  * replaced, never written through; -p stamps times and owner after the
  * batch; a batch refused as a whole falls back for all its files. */
+/* A directory the pod does not have goes up whole: directories and small
+ * files in a few write_many calls (4,096 entries each), big files,
+ * symlinks and deep directories after the batch that makes their
+ * directory; every directory ends with its mode and mtime. */
+static void set_time(const char *path, time_t sec, long nsec)
+{
+	struct timespec ts[2] = { { sec, nsec }, { sec, nsec } };
+
+	assert_int_equal(utimensat(AT_FDCWD, path, ts, AT_SYMLINK_NOFOLLOW), 0);
+}
+
+static void check_dir(struct remote *r, const char *rpath, const char *lpath)
+{
+	struct remote_attr a;
+	struct stat st;
+	mode_t um = umask(0);
+
+	umask(um);
+	assert_int_equal(stat(lpath, &st), 0);
+	assert_int_equal(remote_mem_lstat(r, rpath, &a), 0);
+	assert_true(S_ISDIR(a.mode));
+	assert_int_equal(a.mode & 07777, st.st_mode & 0777 & ~um);
+	assert_int_equal(a.mtime.tv_sec, st.st_mtim.tv_sec);
+	assert_int_equal(a.mtime.tv_nsec, st.st_mtim.tv_nsec);
+}
+
+static void test_upload_new_tree(void **state)
+{
+	struct remote *r;
+	struct cp_report rep;
+	struct cp_opts o = quiet_opts();
+	char *d = mkscratch(), path[4096], rp[4096], buf[4096];
+	const char *srcs[1];
+	struct remote_attr a;
+	void *data;
+	size_t len;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/t", d);
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/t/a", d);
+	mkdir(path, 0750);
+	for (int i = 0; i < 5000; i++) { /* two batches: "a" is in both */
+		snprintf(path, sizeof(path), "%s/t/a/f%04d", d, i);
+		snprintf(buf, sizeof(buf), "file %d\n", i);
+		put(path, buf, strlen(buf));
+	}
+	snprintf(path, sizeof(path), "%s/t/a/link", d);
+	assert_int_equal(symlink("f0001", path), 0);
+	snprintf(path, sizeof(path), "%s/t/b", d);
+	mkdir(path, 0700);
+	snprintf(path, sizeof(path), "%s/t/b/big", d);
+	memset(buf, 'B', sizeof(buf));
+	put(path, buf, sizeof(buf)); /* > o.small: a big file, after the batch */
+	snprintf(path, sizeof(path), "%s/t/ro", d);
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/t/ro/in", d);
+	put(path, "x", 1);
+	/* 52 levels: deeper than one walk goes */
+	snprintf(path, sizeof(path), "%s/t/deep", d);
+	mkdir(path, 0755);
+	for (int i = 0; i < 52; i++) {
+		size_t l = strlen(path);
+
+		snprintf(path + l, sizeof(path) - l, "/n");
+		mkdir(path, 0755);
+	}
+	{
+		size_t l = strlen(path);
+
+		snprintf(path + l, sizeof(path) - l, "/leaf");
+	}
+	put(path, "leaf", 4);
+	/* times last (making entries changes them) */
+	snprintf(path, sizeof(path), "%s/t/ro", d);
+	chmod(path, 0555);
+	set_time(path, 1500000000, 5);
+	snprintf(path, sizeof(path), "%s/t/a", d);
+	set_time(path, 1400000000, 0);
+	snprintf(path, sizeof(path), "%s/t/b", d);
+	set_time(path, 1300000000, 7);
+	snprintf(path, sizeof(path), "%s/t", d);
+	set_time(path, 1200000000, 9);
+
+	assert_int_equal(remote_mem_new(&r), 0);
+	assert_int_equal(remote_mem_add_dir(r, "/dst", 0755), 0);
+	srcs[0] = path;
+	o.small = 1024;
+	assert_int_equal(cp_upload(r, &o, srcs, NULL, 1, "/dst", &rep), 0);
+	assert_int_equal(rep.nfailed, 0);
+	assert_int_equal(rep.files, 5003);
+	assert_int_equal(rep.links, 1);
+	cp_report_cleanup(&rep);
+	/* 5,000 + 58 entries: 2 batches, and 1 for the deep rest */
+	assert_true(remote_mem_count(r, REMOTE_MEM_WRITE_MANY) <= 4);
+	assert_int_equal(remote_mem_count(r, REMOTE_MEM_MKDIR), 0);
+	assert_int_equal(remote_mem_count(r, REMOTE_MEM_CREATE), 1); /* big's part file */
+	assert_true(remote_mem_count(r, REMOTE_MEM_SETATTR) <= 8);
+	assert_int_equal(remote_mem_get_data(r, "/dst/t/a/f4999", &data, &len), 0);
+	assert_int_equal(len, strlen("file 4999\n"));
+	assert_memory_equal(data, "file 4999\n", len);
+	free(data);
+	assert_int_equal(remote_mem_get_data(r, "/dst/t/b/big", &data, &len), 0);
+	assert_int_equal(len, sizeof(buf));
+	assert_memory_equal(data, buf, len);
+	free(data);
+	assert_int_equal(remote_mem_lstat(r, "/dst/t/a/link", &a), 0);
+	assert_true(S_ISLNK(a.mode));
+	{
+		size_t l = (size_t)snprintf(rp, sizeof(rp), "/dst/t/deep");
+
+		for (int i = 0; i < 52; i++)
+			l += (size_t)snprintf(rp + l, sizeof(rp) - l, "/n");
+		snprintf(rp + l, sizeof(rp) - l, "/leaf");
+	}
+	assert_int_equal(remote_mem_get_data(r, rp, &data, &len), 0);
+	assert_int_equal(len, 4);
+	free(data);
+	check_dir(r, "/dst/t", path);
+	snprintf(path, sizeof(path), "%s/t/a", d);
+	check_dir(r, "/dst/t/a", path);
+	snprintf(path, sizeof(path), "%s/t/b", d);
+	check_dir(r, "/dst/t/b", path);
+	snprintf(path, sizeof(path), "%s/t/ro", d);
+	check_dir(r, "/dst/t/ro", path);
+	snprintf(path, sizeof(path), "%s/t/deep/n/n", d);
+	check_dir(r, "/dst/t/deep/n/n", path);
+
+	/* again: the tree is there now, nothing is sent */
+	remote_mem_reset_counts(r);
+	snprintf(path, sizeof(path), "%s/t", d);
+	assert_int_equal(cp_upload(r, &o, srcs, NULL, 1, "/dst", &rep), 0);
+	assert_int_equal(rep.nfailed, 0);
+	assert_int_equal(rep.files, 0);
+	assert_int_equal(remote_mem_bytes_written(r), 0);
+	cp_report_cleanup(&rep);
+
+	/* a file the batch cannot store is done one by one: the report has
+	 * its precise errno, the others are stored */
+	remote_mem_reset_counts(r);
+	assert_int_equal(remote_mem_add_dir(r, "/dst2", 0755), 0);
+	assert_int_equal(remote_mem_set_error_ops(r, "/dst2/t/a/f0003",
+						  REMOTE_MEM_OPMASK(REMOTE_MEM_WRITE_MANY) |
+							  REMOTE_MEM_OPMASK(REMOTE_MEM_CREATE),
+						  -EDQUOT),
+			 0);
+	assert_int_equal(cp_upload(r, &o, srcs, NULL, 1, "/dst2", &rep), -EIO);
+	assert_int_equal(rep.nfailed, 1);
+	assert_true(failed_with(&rep, "/dst2/t/a/f0003", strerror(EDQUOT)));
+	assert_int_equal(rep.files, 5002);
+	cp_report_cleanup(&rep);
+	check_dir(r, "/dst2/t/a", (snprintf(path, sizeof(path), "%s/t/a", d), path));
+	r->ops->destroy(r);
+	snprintf(path, sizeof(path), "%s/t/ro", d);
+	chmod(path, 0755);
+	rm_rf(d);
+	free(d);
+}
+
 static void test_upload_batch_fallback(void **state)
 {
 	struct remote *r;
@@ -1032,6 +1196,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_download_resume),
 		cmocka_unit_test(test_upload_tree),
 		cmocka_unit_test(test_upload_batches),
+		cmocka_unit_test(test_upload_new_tree),
 		cmocka_unit_test(test_upload_batch_fallback),
 		cmocka_unit_test(test_download_checksum),
 		cmocka_unit_test(test_upload_checksum),
