@@ -23,6 +23,10 @@ void buf_init(struct buf *b, size_t max);
 void buf_cleanup(struct buf *b);
 /* Forget the content, keep the storage. */
 void buf_reset(struct buf *b);
+/* Room for EXTRA more bytes without another allocation (one allocation
+ * of the right size for output whose size is known). -E2BIG past the
+ * ceiling, -ENOMEM. */
+int buf_reserve(struct buf *b, size_t extra);
 /* Append N bytes. -E2BIG if the ceiling would be passed (nothing appended),
  * -ENOMEM if allocation failed. */
 int buf_append(struct buf *b, const void *p, size_t n);

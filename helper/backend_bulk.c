@@ -384,7 +384,9 @@ static void *filler_main(void *arg)
 		s->req_pos += seglen;
 		pthread_mutex_unlock(&bk->lock);
 		buf_init(&out, seglen);
-		rc = fetch_seg(b, s->sess, full.data, from, seglen, &out);
+		rc = buf_reserve(&out, seglen); /* one allocation, no regrowth */
+		if (!rc)
+			rc = fetch_seg(b, s->sess, full.data, from, seglen, &out);
 		pthread_mutex_lock(&bk->lock);
 		if (rc || s->stop) {
 			if (rc) {

@@ -144,6 +144,47 @@ static int feed(struct hsess *s, const char *p, size_t n)
 		}
 		if (!r)
 			return -EPROTO; /* output nobody asked for */
+		if (n >= 2 * MARK_LEN) {
+			/* a marker starting in the held-back bytes lies within
+			 * them and the first MARK_LEN - 1 new ones */
+			if (s->winlen) {
+				size_t len = s->winlen + MARK_LEN - 1;
+				char *m;
+
+				memcpy(s->scan, s->win, s->winlen);
+				memcpy(s->scan + s->winlen, p, MARK_LEN - 1);
+				m = memmem(s->scan, len, s->mark, MARK_LEN);
+				if (m) {
+					size_t k = (size_t)(m - s->scan);
+					size_t used = k + MARK_LEN - s->winlen;
+
+					emit(r, s->scan, k);
+					s->winlen = 0;
+					s->in_trailer = true;
+					p += used;
+					n -= used;
+					continue;
+				}
+				emit(r, s->win, s->winlen);
+				s->winlen = 0;
+			}
+			/* then the new bytes where they are: no copy */
+			char *m = memmem(p, n, s->mark, MARK_LEN);
+
+			if (m) {
+				size_t k = (size_t)(m - p);
+
+				emit(r, p, k);
+				s->in_trailer = true;
+				p += k + MARK_LEN;
+				n -= k + MARK_LEN;
+				continue;
+			}
+			emit(r, p, n - (MARK_LEN - 1));
+			memcpy(s->win, p + n - (MARK_LEN - 1), MARK_LEN - 1);
+			s->winlen = MARK_LEN - 1;
+			return 0;
+		}
 		size_t take = n < SCAN_CHUNK ? n : SCAN_CHUNK;
 		size_t len = s->winlen + take;
 		char *m;
