@@ -620,3 +620,61 @@ void acache_get_stats(struct acache *c, struct acache_stats *out)
 	out->dir_entries = c->dir_entries;
 	pthread_mutex_unlock(&c->lock);
 }
+
+void acache_invalidate_attr(struct acache *c, const char *path)
+{
+	struct node *n;
+
+	pthread_mutex_lock(&c->lock);
+	if ((n = tbl_find(&c->attrs, path, hash_str(path))))
+		attr_drop(c, (struct attr_ent *)n);
+	pthread_mutex_unlock(&c->lock);
+}
+
+int acache_dir_update(struct acache *c, const char *dir, const char *name, const struct remote_attr *a)
+{
+	struct remote_dirent *ents = NULL;
+	struct acache_listing *nl = NULL;
+	struct dir_ent *e;
+	size_t n = 0;
+	int rc = 0;
+
+	pthread_mutex_lock(&c->lock);
+	e = dir_fresh(c, dir);
+	if (!e)
+		goto out;
+	if (e->l->n >= ACACHE_UPDATE_MAX)
+		goto drop; /* a copy per change would cost more than a listing */
+	ents = calloc(e->l->n + 1, sizeof(*ents));
+	if (!ents)
+		goto drop;
+	for (size_t i = 0; i < e->l->n; i++) {
+		if (!strcmp(e->l->ents[i].name, name))
+			continue; /* replaced (or removed) */
+		ents[n] = e->l->ents[i];
+		if (!(ents[n].name = strdup(e->l->ents[i].name)))
+			goto drop;
+		n++;
+	}
+	if (a) {
+		ents[n].attr = *a;
+		if (!(ents[n].name = strdup(name)))
+			goto drop;
+		n++;
+	}
+	rc = acache_listing_new(&nl, ents, n);
+	ents = NULL;
+	if (rc)
+		goto drop;
+	/* the same age: only our own change is new in it */
+	c->dir_entries = c->dir_entries - e->l->n + nl->n;
+	acache_listing_unref(e->l);
+	e->l = nl;
+	goto out;
+drop:
+	remote_dirents_free(ents, n);
+	dir_drop(c, e);
+out:
+	pthread_mutex_unlock(&c->lock);
+	return rc;
+}

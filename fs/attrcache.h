@@ -107,6 +107,17 @@ enum acache_hit acache_get_dir(struct acache *c, const char *path, struct acache
 enum acache_hit acache_dir_lookup(struct acache *c, const char *dir, const char *name,
 				  struct remote_attr *out);
 
+/* Drop PATH's attributes (not its listing): its times changed. */
+void acache_invalidate_attr(struct acache *c, const char *path);
+/* Our own change to entry NAME of DIR (A: its new attributes; NULL: it
+ * is gone): a fresh cached listing of DIR is replaced by one with that
+ * change and the same age, so lookups of new names in it stay local.
+ * Listings of ACACHE_UPDATE_MAX entries or more are dropped instead;
+ * without a fresh listing nothing happens. 0, or -ENOMEM (the listing is
+ * dropped). */
+#define ACACHE_UPDATE_MAX 8192
+int acache_dir_update(struct acache *c, const char *dir, const char *name, const struct remote_attr *a);
+
 void acache_get_stats(struct acache *c, struct acache_stats *out);
 
 #endif

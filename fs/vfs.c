@@ -1195,6 +1195,27 @@ static void changed(struct vfs *v, const char *path)
 	}
 }
 
+/* Our own change made, replaced (A: its attributes) or removed (A NULL)
+ * the entry PATH: forget what the caches knew of PATH; its directory's
+ * times changed, its listing gets the change in place (lookups of the
+ * next new names stay local: a file made in a directory we just listed or
+ * made costs no lookup request). */
+static void entry_changed(struct vfs *v, const char *path, const struct remote_attr *a)
+{
+	char *dir = parent_of(path);
+	const char *name = strrchr(path, '/');
+
+	acache_invalidate(v->ac, path);
+	pf_forget(v->pf, path);
+	if (dir && name && name[1]) {
+		acache_invalidate_attr(v->ac, dir);
+		acache_dir_update(v->ac, dir, name + 1, a);
+	} else if (dir) {
+		acache_invalidate(v->ac, dir);
+	}
+	free(dir);
+}
+
 static int r_modify_done(struct vfs *v, const char *op, const char *path, int rc, uint64_t t)
 {
 	r_done(v, op, path, rc, t);
@@ -1223,6 +1244,27 @@ static ssize_t r_write(struct vfs *v, const char *path, uint64_t off, const void
 	return rc;
 }
 
+/* r_write, and *GOT is set with PATH's attributes after it when the
+ * remote can tell them in the same round trip. */
+static ssize_t r_write_stat(struct vfs *v, const char *path, uint64_t off, const void *buf, size_t len,
+			    struct remote_attr *a, bool *got)
+{
+	uint64_t t = mono_us();
+	ssize_t rc;
+
+	*got = false;
+	if (!v->r->ops->write_stat || len == 0)
+		return r_write(v, path, off, buf, len);
+	count(&v->cnt.remote_requests, 1);
+	count(&v->cnt.remote_write, 1);
+	rc = v->r->ops->write_stat(v->r, path, off, buf, len, a);
+	if (rc > 0)
+		count(&v->cnt.remote_write_bytes, (uint64_t)rc);
+	*got = rc == (ssize_t)len;
+	r_done(v, "write", path, rc, t);
+	return rc;
+}
+
 /* Close W's stream (waiting until the pod stored its bytes). */
 static int ws_close_stream(struct vfs *v, struct wstate *w, const char *path)
 {
@@ -1238,12 +1280,18 @@ static int ws_close_stream(struct vfs *v, struct wstate *w, const char *path)
 }
 
 /* Send W's dirty ranges with pwrite requests. */
-static int ws_send_dirty(struct vfs *v, struct wstate *w, const char *path)
+/* Send W's dirty ranges; with A, the last one also brings the file's
+ * attributes back into A (*GOT) where the remote can. */
+static int ws_send_dirty(struct vfs *v, struct wstate *w, const char *path, struct remote_attr *a, bool *got)
 {
 	int rc = 0;
 
+	if (got)
+		*got = false;
 	for (size_t i = 0; i < w->d.n && !rc; i++) {
-		ssize_t n = r_write(v, path, w->d.r[i].off, w->d.r[i].data, w->d.r[i].len);
+		ssize_t n = i + 1 == w->d.n && a
+				    ? r_write_stat(v, path, w->d.r[i].off, w->d.r[i].data, w->d.r[i].len, a, got)
+				    : r_write(v, path, w->d.r[i].off, w->d.r[i].data, w->d.r[i].len);
 
 		if (n < 0)
 			rc = (int)n;
@@ -1290,14 +1338,25 @@ static int ws_flush_work(struct vfs *v, struct wstate *w)
 		w->active = false;
 		return rc ? rc : r2;
 	}
+	struct remote_attr a;
+	bool got, streamed = w->ws != NULL;
+
 	r2 = ws_close_stream(v, w, path);
 	if (!rc)
 		rc = r2;
-	r2 = ws_send_dirty(v, w, path);
+	r2 = ws_send_dirty(v, w, path, &a, &got);
 	if (!rc)
 		rc = r2;
 	w->active = false;
-	changed(v, path);
+	if (!rc && got && !streamed && S_ISREG(a.mode)) {
+		/* the attributes after the last write: the directory's listing
+		 * stays, with them (w->lock is held: no older answer can land
+		 * after these) */
+		entry_changed(v, path, &a);
+		acache_put_attr(v->ac, path, &a);
+	} else {
+		changed(v, path);
+	}
 	pcache_drop_file(v->pc, w->ino);
 	free(path);
 	return rc;
@@ -1389,7 +1448,7 @@ ssize_t vfs_write(struct vfs *v, struct vfs_file *f, uint64_t off, const void *b
 		/* else: go on with pwrite requests */
 	}
 	if (rc > 0 && w->d.bytes >= DIRTY_MAX) {
-		int frc = ws_send_dirty(v, w, path);
+		int frc = ws_send_dirty(v, w, path, NULL, NULL);
 
 		if (frc) {
 			w->err = frc;
@@ -1579,7 +1638,7 @@ static int new_entry(struct vfs *v, const char *path, const struct remote_attr *
 	struct inode_ident id;
 	int rc;
 
-	changed(v, path);
+	entry_changed(v, path, a);
 	acache_put_attr(v->ac, path, a);
 	to_ident(a, &id);
 	memset(out, 0, sizeof(*out));
@@ -1617,6 +1676,15 @@ int vfs_mkdir(struct vfs *v, uint64_t parent, const char *name, mode_t mode, str
 		rc = R_MODIFY(v, "mkdir", path, v->r->ops->mkdir(v->r, path, mode & 07777, &a));
 	if (!rc)
 		rc = new_entry(v, path, &a, out);
+	if (!rc) {
+		struct acache_listing *l;
+
+		/* made just now: empty, so lookups in it need not ask */
+		if (acache_listing_new(&l, NULL, 0) == 0) {
+			acache_put_dir(v->ac, path, l);
+			acache_listing_unref(l);
+		}
+	}
 	free(path);
 	return rc;
 }
@@ -1723,7 +1791,7 @@ static void removed(struct vfs *v, const char *path)
 		}
 		pcache_drop_file(v->pc, ino);
 	}
-	changed(v, path);
+	entry_changed(v, path, NULL);
 	acache_invalidate_tree(v->ac, path);
 	acache_put_negative(v->ac, path);
 	inode_unbind_path(v->it, path);

@@ -727,6 +727,7 @@ static const struct remote_ops ops = {
 	.link = be_link,
 	.setattr = be_setattr,
 	.write = be_write,
+	.write_stat = be_write_stat,
 	.wopen = be_wopen,
 	.wstream_write = be_wstream_write,
 	.wstream_close = be_wstream_close,

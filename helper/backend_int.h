@@ -106,6 +106,8 @@ int be_symlink(struct remote *r, const char *target, const char *path, struct re
 int be_link(struct remote *r, const char *from, const char *to, struct remote_attr *out);
 int be_setattr(struct remote *r, const char *path, const struct remote_setattr *sa, struct remote_attr *out);
 ssize_t be_write(struct remote *r, const char *path, uint64_t off, const void *buf, size_t len);
+ssize_t be_write_stat(struct remote *r, const char *path, uint64_t off, const void *buf, size_t len,
+		      struct remote_attr *out);
 int be_wopen(struct remote *r, const char *path, uint64_t off, struct remote_wstream **out);
 ssize_t be_wstream_write(struct remote_wstream *w, const void *buf, size_t len);
 int be_wstream_close(struct remote_wstream *w);

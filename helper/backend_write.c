@@ -335,7 +335,8 @@ int be_setattr(struct remote *r, const char *path, const struct remote_setattr *
 	return rc;
 }
 
-ssize_t be_write(struct remote *r, const char *path, uint64_t off, const void *data, size_t len)
+static ssize_t write_common(struct remote *r, const char *path, uint64_t off, const void *data, size_t len,
+			    struct remote_attr *out)
 {
 	struct backend *b = r->priv;
 	struct buf p;
@@ -345,10 +346,11 @@ ssize_t be_write(struct remote *r, const char *path, uint64_t off, const void *d
 	rc = be_full_path(b, path, &p);
 	for (size_t done = 0; !rc && done < len;) {
 		size_t n = len - done < WRITE_CHUNK ? len - done : WRITE_CHUNK;
+		bool last = done + n == len;
 
 		/* dd creates a missing file, so a write never resurrects one
 		 * that was removed in the pod: check it is there first */
-		rc = change(b, NULL, NULL,
+		rc = change(b, last && out ? p.data : NULL, last ? out : NULL,
 			    "[ -f %q ] || { [ -e %q ] && echo 'podfs: Invalid argument' || echo 'podfs: No such file or directory'; exit 1; }; "
 			    "printf %D | dd of=%q bs=65536 oflag=seek_bytes seek=%llu conv=notrunc 2>&1 >/dev/null",
 			    p.data, p.data, (const char *)data + done, n, p.data, (unsigned long long)(off + done));
@@ -362,6 +364,19 @@ ssize_t be_write(struct remote *r, const char *path, uint64_t off, const void *d
 		pthread_mutex_unlock(&b->lock);
 	}
 	return rc ? rc : (ssize_t)len;
+}
+
+ssize_t be_write(struct remote *r, const char *path, uint64_t off, const void *data, size_t len)
+{
+	return write_common(r, path, off, data, len, NULL);
+}
+
+ssize_t be_write_stat(struct remote *r, const char *path, uint64_t off, const void *data, size_t len,
+		      struct remote_attr *out)
+{
+	if (len == 0)
+		return -EINVAL; /* nothing to hang the stat on */
+	return write_common(r, path, off, data, len, out);
 }
 
 /* Shell text per write_many request. */

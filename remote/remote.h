@@ -150,6 +150,11 @@ struct remote_ops {
 	/* pwrite: all LEN bytes at OFF (the file grows as needed), stored
 	 * when it returns. Returns LEN or -errno (ENOSPC, EFBIG, EACCES...). */
 	ssize_t (*write)(struct remote *r, const char *path, uint64_t off, const void *buf, size_t len);
+	/* Optional: write, and OUT gets PATH's attributes as they are after
+	 * it, in the same round trip (post-op attributes: the caches keep
+	 * what they know of the file's directory). */
+	ssize_t (*write_stat)(struct remote *r, const char *path, uint64_t off, const void *buf, size_t len,
+			      struct remote_attr *out);
 	/* A bulk sequential writer for PATH from offset OFF on (existing
 	 * bytes past what is written are kept). wstream_write may return
 	 * before the bytes are stored (bounded buffering); an error of

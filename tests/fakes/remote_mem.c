@@ -1534,11 +1534,30 @@ static int file_for_write(struct mem *m, const char *path, struct mnode **out)
 	return rc;
 }
 
+static ssize_t write_locked(struct mem *m, const char *path, uint64_t off, const void *buf, size_t len,
+			    struct remote_attr *out, int rc);
+
 static ssize_t mem_write(struct remote *r, const char *path, uint64_t off, const void *buf, size_t len)
 {
 	struct mem *m = M(r);
+
+	return write_locked(m, path, off, buf, len, NULL, begin_mod(m, REMOTE_MEM_WRITE, path, NULL));
+}
+
+/* write_stat counts as a write (one round trip) */
+static ssize_t mem_write_stat(struct remote *r, const char *path, uint64_t off, const void *buf, size_t len,
+			      struct remote_attr *out)
+{
+	struct mem *m = M(r);
+
+	return write_locked(m, path, off, buf, len, out, begin_mod(m, REMOTE_MEM_WRITE, path, NULL));
+}
+
+/* begin_mod's result RC; the lock is held. */
+static ssize_t write_locked(struct mem *m, const char *path, uint64_t off, const void *buf, size_t len,
+			    struct remote_attr *out, int rc)
+{
 	struct mnode *n;
-	int rc = begin_mod(m, REMOTE_MEM_WRITE, path, NULL);
 
 	if (rc == 0)
 		rc = file_for_write(m, path, &n);
@@ -1556,6 +1575,8 @@ static ssize_t mem_write(struct remote *r, const char *path, uint64_t off, const
 			m->bytes_written += len;
 		}
 	}
+	if (rc == 0 && out)
+		*out = n->in->attr;
 	pthread_mutex_unlock(&m->lock);
 	return rc ? rc : (ssize_t)len;
 }
@@ -1833,6 +1854,7 @@ static const struct remote_ops mem_ops = {
 	.wstream_write = mem_wstream_write,
 	.wstream_close = mem_wstream_close,
 	.write_many = mem_write_many,
+	.write_stat = mem_write_stat,
 	.fsync = mem_fsync,
 	.may_write = mem_may_write,
 	.stats = mem_stats,
@@ -1862,6 +1884,7 @@ void remote_mem_disable_writes(struct remote *r)
 	o->wstream_write = NULL;
 	o->wstream_close = NULL;
 	o->write_many = NULL;
+	o->write_stat = NULL;
 	o->fsync = NULL;
 	o->may_write = NULL;
 }

@@ -165,6 +165,45 @@ static void listing_primes_attrs_and_answers_lookups(void **state)
 	acache_free(c);
 }
 
+/* Our own changes go into a fresh listing in place, with its age: a new
+ * name, a replaced one, a removed one; no listing, nothing; a listing of
+ * ACACHE_UPDATE_MAX entries or more is dropped instead. */
+static void dir_update_changes_a_listing_in_place(void **state)
+{
+	struct acache *c = mk(1 * SEC, 5 * SEC, 0, 0);
+	struct acache_listing *l = listing(3), *got;
+	struct remote_attr b, n = attr_of(77, 5);
+
+	(void)state;
+	assert_int_equal(acache_dir_update(c, "/none", "x", &n), 0);
+	assert_int_equal(acache_get_dir(c, "/none", &got), ACACHE_MISS);
+	assert_int_equal(acache_put_dir(c, "/d", l), 0);
+	acache_listing_unref(l);
+	fake_now += 4 * SEC;
+	assert_int_equal(acache_dir_update(c, "/d", "new", &n), 0);
+	assert_int_equal(acache_dir_lookup(c, "/d", "new", &b), ACACHE_HIT);
+	assert_int_equal(b.ino, 77);
+	n.size = 9;
+	assert_int_equal(acache_dir_update(c, "/d", "f1", &n), 0);
+	assert_int_equal(acache_dir_lookup(c, "/d", "f1", &b), ACACHE_HIT);
+	assert_int_equal(b.size, 9);
+	assert_int_equal(acache_dir_update(c, "/d", "f0", NULL), 0);
+	assert_int_equal(acache_dir_lookup(c, "/d", "f0", &b), ACACHE_NEGATIVE);
+	assert_int_equal(acache_get_dir(c, "/d", &got), ACACHE_HIT);
+	assert_int_equal(got->n, 3); /* f1, f2, new */
+	acache_listing_unref(got);
+	/* the same age as the listing it replaced */
+	fake_now += 1 * SEC;
+	assert_int_equal(acache_dir_lookup(c, "/d", "new", &b), ACACHE_MISS);
+	/* too big to copy per change: dropped */
+	l = listing(ACACHE_UPDATE_MAX);
+	assert_int_equal(acache_put_dir(c, "/big", l), 0);
+	acache_listing_unref(l);
+	assert_int_equal(acache_dir_update(c, "/big", "new", &n), 0);
+	assert_int_equal(acache_get_dir(c, "/big", &got), ACACHE_MISS);
+	acache_free(c);
+}
+
 static void root_listing_paths_have_one_slash(void **state)
 {
 	struct acache *c = mk(1 * SEC, 1 * SEC, 0, 0);
@@ -326,6 +365,7 @@ static void stats_count_hits_and_misses(void **state)
 
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(attrs_fresh_until_ttl_then_miss),
+	cmocka_unit_test(dir_update_changes_a_listing_in_place),
 	cmocka_unit_test(negative_entries_expire_with_attr_ttl),
 	cmocka_unit_test(zero_ttl_disables_caching),
 	cmocka_unit_test(listing_expires_at_dir_ttl),

@@ -839,6 +839,45 @@ static void new_entries_show_at_once(void **state)
 	assert_true(pod_has("/d/x"));
 }
 
+/* Files made in a directory we just made, or just listed, need no lookup
+ * request: the listing gets our own new entries in place (and loses the
+ * removed ones), so `cp -r` into the mount costs a create and a flush per
+ * file. A listing still answers for entries made in the pod meanwhile
+ * only until dir_timeout, as any listing. */
+static void creates_in_a_listed_directory_ask_no_lookup(void **state)
+{
+	struct vfs_entry e;
+	struct vfs_file *f;
+	char name[16];
+	uint64_t d, ino;
+
+	(void)state;
+	assert_int_equal(vfs_mkdir(fx->v, ROOT, "new", 0755, &e), 0);
+	d = e.ino;
+	remote_mem_reset_counts(fx->r);
+	for (int i = 0; i < 20; i++) {
+		snprintf(name, sizeof(name), "f%d", i);
+		assert_int_equal(lookup_rc(d, name), -ENOENT);
+		f = create_h(d, name, O_WRONLY | O_EXCL, &ino);
+		wr(f, 0, "data", 4);
+		assert_int_equal(vfs_flush(fx->v, f), 0);
+		rel(f);
+		assert_int_equal(lookup_ok(d, name), ino);
+	}
+	assert_int_equal(calls(REMOTE_MEM_GETATTR), 0);
+	assert_int_equal(calls(REMOTE_MEM_READDIR), 0);
+	assert_int_equal(calls(REMOTE_MEM_CREATE), 20);
+	assert_true(listed(d, "f19", NULL));
+	/* a removed entry leaves the listing too */
+	assert_int_equal(vfs_unlink(fx->v, d, "f3"), 0);
+	assert_false(listed(d, "f3", NULL));
+	assert_int_equal(lookup_rc(d, "f3"), -ENOENT);
+	assert_int_equal(calls(REMOTE_MEM_GETATTR), 0);
+	assert_int_equal(calls(REMOTE_MEM_READDIR), 0);
+	pod_is("/new/f19", "data", 4);
+	assert_false(pod_has("/new/f3"));
+}
+
 static void hard_link_shows_at_once(void **state)
 {
 	struct vfs_entry e;
@@ -1370,6 +1409,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test_setup_teardown(truncate_with_unsent_data_applies_after_it, setup, teardown),
 	cmocka_unit_test_setup_teardown(open_with_o_trunc, setup, teardown),
 	cmocka_unit_test_setup_teardown(new_entries_show_at_once, setup, teardown),
+	cmocka_unit_test_setup_teardown(creates_in_a_listed_directory_ask_no_lookup, setup, teardown),
 	cmocka_unit_test_setup_teardown(hard_link_shows_at_once, setup, teardown),
 	cmocka_unit_test_setup_teardown(unlink_and_rmdir_show_at_once, setup, teardown),
 	cmocka_unit_test_setup_teardown(setattr_shows_at_once, setup, teardown),
