@@ -69,6 +69,13 @@ struct vfs {
 #define PF_MAX_FILES 2048
 #define PF_MAX_TOTAL (8u << 20)
 
+/* Subtree listings: as many levels below a directory being listed (at
+ * most TREE_DEPTH) as hold at most TREE_ENTRIES entries, in one request
+ * (a find or ls -R over a tree costs a few requests, not one per
+ * directory). */
+#define TREE_DEPTH 4
+#define TREE_ENTRIES 32768
+
 /* Write state of one file (shared by its writable handles; see the write
  * side below). */
 struct wstate {
@@ -430,12 +437,107 @@ static size_t sanitize(const char *dir, struct remote_dirent *d, size_t n)
 	return k;
 }
 
+struct tree_ctx {
+	struct vfs *v;
+	const char *path;
+	struct acache_listing *top;
+	size_t dirs;
+};
+
+/* *OUT = DIR "/" REL for a relative path "a/b/c", each component
+ * checked as path_join checks a name. */
+static int join_rel(char **out, const char *dir, const char *rel)
+{
+	char *cur = strdup(dir), *comp = strdup(rel), *save = NULL;
+	int rc = cur && comp ? 0 : -ENOMEM;
+
+	*out = NULL;
+	if (!rc && (!*rel || rel[0] == '/' || rel[strlen(rel) - 1] == '/' || strstr(rel, "//")))
+		rc = -EINVAL;
+	for (char *c = rc ? NULL : strtok_r(comp, "/", &save); c && !rc; c = strtok_r(NULL, "/", &save)) {
+		char *next;
+
+		rc = path_join(&next, cur, c);
+		if (!rc) {
+			free(cur);
+			cur = next;
+		}
+	}
+	free(comp);
+	if (rc)
+		free(cur);
+	else
+		*out = cur;
+	return rc;
+}
+
+/* One directory of a subtree listing: the top is the caller's; the
+ * others go to the cache as fresh listings (they came from a listing). */
+static int tree_dir(void *arg, const char *rel, struct remote_dirent *d, size_t n)
+{
+	struct tree_ctx *c = arg;
+	struct acache_listing *l = NULL;
+	char *path = NULL;
+	int rc;
+
+	if (!*rel) {
+		if (c->top) {
+			remote_dirents_free(d, n);
+			return -EIO; /* the top twice */
+		}
+		n = sanitize(c->path, d, n);
+		return acache_listing_new(&c->top, d, n);
+	}
+	rc = join_rel(&path, c->path, rel);
+	if (rc || hidden_dir(c->v, path)) {
+		remote_dirents_free(d, n);
+		free(path);
+		return 0; /* a name we would not ask for: not cached */
+	}
+	n = sanitize(path, d, n);
+	if (acache_listing_new(&l, d, n) == 0) {
+		acache_put_dir(c->v->ac, path, l);
+		c->dirs++;
+	}
+	acache_listing_unref(l);
+	free(path);
+	return 0;
+}
+
+/* The listing of directory PATH and, when the remote can, of the
+ * directories below it (cached as fresh): one request. */
+static int list_remote(struct vfs *v, const char *path, struct remote_dirent **d, size_t *n,
+		       struct acache_listing **top)
+{
+	struct tree_ctx c = { v, path, NULL, 0 };
+	uint64_t t;
+	int rc;
+
+	*top = NULL;
+	/* "/" with /proc, /sys, /dev hidden: never walk into them */
+	if (!v->r->ops->readdir_tree || (v->hide_pseudo && !strcmp(path, "/")))
+		return r_readdir(v, path, d, n);
+	t = mono_us();
+	count(&v->cnt.remote_requests, 1);
+	count(&v->cnt.remote_readdir, 1);
+	rc = v->r->ops->readdir_tree(v->r, path, TREE_DEPTH, TREE_ENTRIES, tree_dir, &c);
+	if (!rc && !c.top)
+		rc = -EIO; /* no top listing */
+	r_done(v, "readdir_tree", path, rc ? rc : (long long)c.dirs, t);
+	if (rc)
+		acache_listing_unref(c.top);
+	else
+		*top = c.top;
+	return rc;
+}
+
 /* The listing of directory PATH: cached when fresh, else one remote
- * readdir (cached, and priming the attributes of every entry). */
+ * readdir (cached, and priming the attributes of every entry), or a
+ * subtree listing that caches the listings below PATH too. */
 static int get_listing(struct vfs *v, const char *path, struct acache_listing **out)
 {
-	struct remote_dirent *d;
-	size_t n;
+	struct remote_dirent *d = NULL;
+	size_t n = 0;
 	int rc;
 
 	*out = NULL;
@@ -443,7 +545,15 @@ static int get_listing(struct vfs *v, const char *path, struct acache_listing **
 		return acache_listing_new(out, NULL, 0);
 	if (acache_get_dir(v->ac, path, out) == ACACHE_HIT)
 		return 0;
-	rc = r_readdir(v, path, &d, &n);
+	rc = list_remote(v, path, &d, &n, out);
+	if (rc == 0 && *out) {
+		rc = acache_put_dir(v->ac, path, *out);
+		if (rc) {
+			acache_listing_unref(*out);
+			*out = NULL;
+		}
+		return rc;
+	}
 	if (rc) {
 		if (rc == -ENOENT)
 			acache_put_negative(v->ac, path);

@@ -932,6 +932,113 @@ static void reading_a_dirs_small_files_is_one_batch(void **state)
 	assert_int_equal(calls(REMOTE_MEM_READ_MANY), 1);
 }
 
+/* find(1) through the vfs: opendir, every entry, lookup, recurse into
+ * directories; returns the entries seen. */
+static size_t walk(uint64_t dir)
+{
+	struct vfs_dir *d;
+	size_t n, seen = 0;
+
+	assert_int_equal(vfs_opendir(fx->v, dir, &d), 0);
+	n = vfs_dir_count(d);
+	for (size_t i = 2; i < n; i++) {
+		struct vfs_entry e, le;
+		const char *name;
+
+		assert_int_equal(vfs_dir_entry(fx->v, d, i, false, &name, &e), 0);
+		assert_int_equal(vfs_lookup(fx->v, dir, name, &le), 0);
+		seen++;
+		if (S_ISDIR(le.st.st_mode))
+			seen += walk(le.ino);
+		vfs_forget(fx->v, le.ino, 1);
+	}
+	vfs_releasedir(fx->v, d);
+	return seen;
+}
+
+static void find_over_a_tree_is_one_subtree_listing(void **state)
+{
+	char path[64];
+	uint64_t tree, d05;
+
+	(void)state;
+	remote_mem_enable_readdir_tree(fx->r);
+	for (int d = 0; d < 20; d++)
+		for (int f = 0; f < 10; f++) {
+			snprintf(path, sizeof(path), "/tree/d%02d/f%02d", d, f);
+			assert_int_equal(remote_mem_add_file(fx->r, path, "x", 1, 0644), 0);
+		}
+	assert_int_equal(remote_mem_add_file(fx->r, "/tree/d00/sub/deep/x", "y", 1, 0644), 0);
+	assert_int_equal(remote_mem_add_dir(fx->r, "/tree/empty", 0755), 0);
+	tree = lookup_ok(ROOT, "tree");
+	remote_mem_reset_counts(fx->r);
+	/* 21 + 200 + sub, deep, x: four levels, one request */
+	assert_int_equal(walk(tree), 224);
+	assert_int_equal(calls(REMOTE_MEM_READDIR_TREE), 1);
+	assert_int_equal(remote_mem_total(fx->r), 1);
+	/* the listings below were cached as fresh: again, nothing asked */
+	assert_int_equal(walk(tree), 224);
+	assert_int_equal(remote_mem_total(fx->r), 1);
+	/* after dir_timeout: one subtree listing again, and a subdirectory's
+	 * own listing is one request for it and what is below it */
+	fake_now += 2 * SEC;
+	d05 = lookup_ok(tree, "d05");
+	remote_mem_reset_counts(fx->r);
+	assert_int_equal(walk(d05), 10);
+	assert_int_equal(calls(REMOTE_MEM_READDIR_TREE), 1);
+	assert_int_equal(remote_mem_total(fx->r), 1);
+	vfs_forget(fx->v, d05, 1);
+	/* a subdirectory that cannot be listed is asked for on its own
+	 * (and fails there as readdir would) */
+	fake_now += 2 * SEC;
+	assert_int_equal(remote_mem_set_error(fx->r, "/tree/d07", -EACCES), 0);
+	remote_mem_reset_counts(fx->r);
+	{
+		struct vfs_dir *d;
+		uint64_t d07;
+
+		assert_int_equal(vfs_opendir(fx->v, tree, &d), 0);
+		vfs_releasedir(fx->v, d);
+		d07 = lookup_ok(tree, "d07");
+		assert_int_equal(vfs_opendir(fx->v, d07, &d), -EACCES);
+		assert_int_equal(calls(REMOTE_MEM_READDIR_TREE), 2);
+		vfs_forget(fx->v, d07, 1);
+	}
+	/* "/" with /proc, /sys, /dev hidden is listed one level only */
+	remote_mem_reset_counts(fx->r);
+	{
+		struct vfs_dir *d;
+
+		assert_int_equal(vfs_opendir(fx->v, ROOT, &d), 0);
+		vfs_releasedir(fx->v, d);
+	}
+	assert_int_equal(calls(REMOTE_MEM_READDIR), 1);
+	assert_int_equal(calls(REMOTE_MEM_READDIR_TREE), 0);
+	vfs_forget(fx->v, tree, 1);
+}
+
+static void subtree_listing_too_big_lists_fewer_levels(void **state)
+{
+	char path[64];
+	uint64_t big;
+
+	(void)state;
+	remote_mem_enable_readdir_tree(fx->r);
+	/* 3 dirs of 12,000 entries: over the cap two levels down */
+	for (int d = 0; d < 3; d++)
+		for (int f = 0; f < 12000; f++) {
+			snprintf(path, sizeof(path), "/big/d%d/f%05d", d, f);
+			assert_int_equal(remote_mem_add_file(fx->r, path, "x", 1, 0644), 0);
+		}
+	big = lookup_ok(ROOT, "big");
+	remote_mem_reset_counts(fx->r);
+	assert_int_equal(walk(big), 3 + 36000);
+	/* the top alone, then each directory by itself */
+	assert_int_equal(calls(REMOTE_MEM_READDIR_TREE), 4);
+	assert_int_equal(remote_mem_total(fx->r), 4);
+	vfs_forget(fx->v, big, 1);
+}
+
 static void no_batch_without_read_many_or_fresh_listing(void **state)
 {
 	char got[16];
@@ -955,6 +1062,8 @@ static void no_batch_without_read_many_or_fresh_listing(void **state)
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test_setup_teardown(reading_a_dirs_small_files_is_one_batch, setup, teardown),
 	cmocka_unit_test_setup_teardown(no_batch_without_read_many_or_fresh_listing, setup, teardown),
+	cmocka_unit_test_setup_teardown(find_over_a_tree_is_one_subtree_listing, setup, teardown),
+	cmocka_unit_test_setup_teardown(subtree_listing_too_big_lists_fewer_levels, setup, teardown),
 	cmocka_unit_test_setup_teardown(ls_l_of_1000_entries_is_one_readdir_and_no_getattr, setup,
 					teardown),
 	cmocka_unit_test_setup_teardown(ls_l_without_readdirplus_is_still_one_readdir, setup,
