@@ -552,6 +552,7 @@ struct many_ctx {
 	const char *const *names;
 	size_t n;
 	size_t max_each;
+	size_t next; /* where to look first */
 	struct buf cur;
 	char *curname;
 	int (*cb)(void *arg, const char *name, const void *data, size_t len);
@@ -565,14 +566,19 @@ static int many_entry(void *arg, const struct htar_entry *e)
 
 	if (e->type != 'f' || e->size > c->max_each)
 		return 1;
-	/* Only what we asked for: the pod's tar may say anything. */
-	for (size_t i = 0; i < c->n; i++)
+	/* Only what we asked for: the pod's tar may say anything. It
+	 * archives in the order asked: look at the next name first. */
+	for (size_t k = 0; k < c->n; k++) {
+		size_t i = (c->next + k) % c->n;
+
 		if (!strcmp(c->names[i], e->name)) {
+			c->next = i + 1;
 			free(c->curname);
 			c->curname = strdup(e->name);
 			buf_reset(&c->cur);
 			return c->curname ? 0 : -ENOMEM;
 		}
+	}
 	return 1;
 }
 

@@ -101,6 +101,8 @@ struct remote_ops {
 	int (*statfs)(struct remote *r, const char *path, struct statvfs *out);
 	/* Optional (NULL when unsupported): the contents of several small
 	 * regular files of directory DIR in one round trip ("tar slices").
+	 * A name is an entry of DIR or a path below it ("sub/name": no
+	 * empty, "." or ".." component), reported to CB as given.
 	 * CB is called once per file found with its whole content (files
 	 * larger than MAX_EACH are left out); files that vanished are simply
 	 * not reported. At most MAX_TOTAL bytes in all. Returns 0, -ENOTSUP
