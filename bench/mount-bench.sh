@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # bench/mount-bench.sh [--big] [--exec-delay-ms N] [--msg-delay-ms N]
-#                      [--kc-reads N] [--cold-server]
+#                      [--kc-reads N] [--cold-server] [--only WORKLOADS]
 # podfs mount vs kubectl on the standard data set, against kube-sim (not a
 # ctest test; needs root and /dev/fuse, like the mount tests).
 #
@@ -30,6 +30,11 @@
 #   cp -r of the tree into the pod            kubectl cp LOCAL gnu:DIR
 #   1,000 creates (echo > f$i in a loop)      kubectl exec gnu -- sh -c LOOP
 #
+# --only WORKLOADS: a comma list of the rows to run (podfs and kubectl
+# alike), by these names: ls (ls -l of 5,000 and 10,000), find, grep,
+# cpout (cp -r to tmpfs), cat, rr (random reads), lsR, write (the big file
+# into the pod), cpin (cp -r into the pod), creates. Default: all.
+#
 # Before every run: sync, echo 3 > /proc/sys/vm/drop_caches (client caches
 # cold; the mount is fresh too), then the files the workload reads are read
 # once on disk, so the pod side starts warm like shared/bench/ANCHORS.md's
@@ -57,7 +62,8 @@ usage() {
     sed -n '2,3p' "$0" | sed 's/^# //' >&2
     exit 2
 }
-EXEC_DELAY=50 MSG_DELAY=1 BIG=0 KC_READS=50 WARM=1
+EXEC_DELAY=50 MSG_DELAY=1 BIG=0 KC_READS=50 WARM=1 ONLY=
+WORKLOADS=ls,find,grep,cpout,cat,rr,lsR,write,cpin,creates
 while [ $# -gt 0 ]; do
     case $1 in
         --big) BIG=1 ;;
@@ -65,6 +71,7 @@ while [ $# -gt 0 ]; do
         --msg-delay-ms) MSG_DELAY=${2:-}; shift ;;
         --kc-reads) KC_READS=${2:-}; shift ;;
         --cold-server) WARM=0 ;;
+        --only) ONLY=${2:-}; shift ;;
         -h | --help) usage ;;
         *) echo "mount-bench: unknown argument $1" >&2; usage ;;
     esac
@@ -73,6 +80,13 @@ done
 for v in "$EXEC_DELAY" "$MSG_DELAY" "$KC_READS"; do
     case $v in '' | *[!0-9]*) usage ;; esac
 done
+if [ -n "$ONLY" ]; then
+    for v in ${ONLY//,/ }; do
+        case ,$WORKLOADS, in *,"$v",*) ;; *) echo "mount-bench: unknown workload $v (known: $WORKLOADS)" >&2; usage ;; esac
+    done
+fi
+# want NAME: the workload NAME is to run (--only)
+want() { [ -z "$ONLY" ] || case ,$ONLY, in *,"$1",*) true ;; *) false ;; esac; }
 
 PODFS=$PODFS_BUILD/podfs
 MAKE_TREE=${MAKE_TREE:-$PODFS_SRC/../shared/bench/make-tree.sh}
@@ -426,162 +440,183 @@ export RR RR_N OUT SHM P_BIG P_TREE KC_READS
 # workloads
 
 # 1, 2: cold ls -l of 5,000 and 10,000 entries
-for spec in "5,000:$P_L5:$OUT/ls5.ref" "10,000:$P_L10:$OUT/ls10.ref"; do
-    IFS=: read -r n dir ref <<<"$spec"
-    w="cold \`ls -l\` of $n entries"
-    chk_ls_pf() { same "$ref" "$OUT/ls.pf"; }
-    chk_ls_kc() { same "$ref" "$OUT/ls.kc"; }
-    cold "stat:$ROOT$dir"
-    run_pf "$w" chk_ls_pf sh_out "$OUT/ls.pf" ls -l "@M${dir#"$P_SRV"}"
-    cold "stat:$ROOT$dir"
-    run_kc "$w" "kubectl exec ls -l" chk_ls_kc sh_out "$OUT/ls.kc" "$KUBECTL" exec gnu -- ls -l "$dir"
-done
+if want ls; then
+    for spec in "5,000:$P_L5:$OUT/ls5.ref" "10,000:$P_L10:$OUT/ls10.ref"; do
+        IFS=: read -r n dir ref <<<"$spec"
+        w="cold \`ls -l\` of $n entries"
+        chk_ls_pf() { same "$ref" "$OUT/ls.pf"; }
+        chk_ls_kc() { same "$ref" "$OUT/ls.kc"; }
+        cold "stat:$ROOT$dir"
+        run_pf "$w" chk_ls_pf sh_out "$OUT/ls.pf" ls -l "@M${dir#"$P_SRV"}"
+        cold "stat:$ROOT$dir"
+        run_kc "$w" "kubectl exec ls -l" chk_ls_kc sh_out "$OUT/ls.kc" "$KUBECTL" exec gnu -- ls -l "$dir"
+    done
+fi
 
 # 3: find over the tree
-(cd "$D_B" && find tree | sort) >"$OUT/find.ref"
-chk_find_pf() { norm "$1${P_TREE#"$P_SRV"}" <"$OUT/find.pf" | sed 's|^\.|tree|' | sort | same "$OUT/find.ref" -; }
-chk_find_kc() { norm "$P_TREE" <"$OUT/find.kc" | sed 's|^\.|tree|' | sort | same "$OUT/find.ref" -; }
-w="\`find\` over $tree_files files / $tree_dirs dirs"
-cold "stat:$D_TREE"
-run_pf "$w" chk_find_pf sh_out "$OUT/find.pf" find "@M${P_TREE#"$P_SRV"}"
-cold "stat:$D_TREE"
-run_kc "$w" "kubectl exec find" chk_find_kc sh_out "$OUT/find.kc" "$KUBECTL" exec gnu -- find "$P_TREE"
+if want find; then
+    (cd "$D_B" && find tree | sort) >"$OUT/find.ref"
+    chk_find_pf() { norm "$1${P_TREE#"$P_SRV"}" <"$OUT/find.pf" | sed 's|^\.|tree|' | sort | same "$OUT/find.ref" -; }
+    chk_find_kc() { norm "$P_TREE" <"$OUT/find.kc" | sed 's|^\.|tree|' | sort | same "$OUT/find.ref" -; }
+    w="\`find\` over $tree_files files / $tree_dirs dirs"
+    cold "stat:$D_TREE"
+    run_pf "$w" chk_find_pf sh_out "$OUT/find.pf" find "@M${P_TREE#"$P_SRV"}"
+    cold "stat:$D_TREE"
+    run_kc "$w" "kubectl exec find" chk_find_kc sh_out "$OUT/find.kc" "$KUBECTL" exec gnu -- find "$P_TREE"
+fi
 
 # 4: grep -r NEEDLE over the tree
-(cd "$D_TREE" && grep -r NEEDLE . | sort) >"$OUT/grep.ref"
-[ "$(wc -l <"$OUT/grep.ref")" -eq "$needle_lines" ] || fail "grep -r on disk: not $needle_lines lines"
-chk_grep() { norm "$1" <"$2" | sort | same "$OUT/grep.ref" -; }
-chk_grep_pf() { chk_grep "$1${P_TREE#"$P_SRV"}" "$OUT/grep.pf"; }
-chk_grep_kc() { chk_grep "$P_TREE" "$OUT/grep.kc"; }
-chk_grep_cp() { chk_grep "$SHM/tree" "$OUT/grep.cp"; }
-w="\`grep -r NEEDLE\` over the tree"
-cold "$D_TREE"
-run_pf "$w" chk_grep_pf sh_out "$OUT/grep.pf" grep -r NEEDLE "@M${P_TREE#"$P_SRV"}"
-cold "$D_TREE"
-run_kc "$w" "kubectl exec grep -r" chk_grep_kc sh_out "$OUT/grep.kc" "$KUBECTL" exec gnu -- grep -r NEEDLE "$P_TREE"
-cold "$D_TREE"
-run_kc "$w" "kubectl cp + grep -r" chk_grep_cp kc_cp_grep
-rm -rf -- "$SHM/tree"
+if want grep; then
+    (cd "$D_TREE" && grep -r NEEDLE . | sort) >"$OUT/grep.ref"
+    [ "$(wc -l <"$OUT/grep.ref")" -eq "$needle_lines" ] || fail "grep -r on disk: not $needle_lines lines"
+    chk_grep() { norm "$1" <"$2" | sort | same "$OUT/grep.ref" -; }
+    chk_grep_pf() { chk_grep "$1${P_TREE#"$P_SRV"}" "$OUT/grep.pf"; }
+    chk_grep_kc() { chk_grep "$P_TREE" "$OUT/grep.kc"; }
+    chk_grep_cp() { chk_grep "$SHM/tree" "$OUT/grep.cp"; }
+    w="\`grep -r NEEDLE\` over the tree"
+    cold "$D_TREE"
+    run_pf "$w" chk_grep_pf sh_out "$OUT/grep.pf" grep -r NEEDLE "@M${P_TREE#"$P_SRV"}"
+    cold "$D_TREE"
+    run_kc "$w" "kubectl exec grep -r" chk_grep_kc sh_out "$OUT/grep.kc" "$KUBECTL" exec gnu -- grep -r NEEDLE "$P_TREE"
+    cold "$D_TREE"
+    run_kc "$w" "kubectl cp + grep -r" chk_grep_cp kc_cp_grep
+    rm -rf -- "$SHM/tree"
+fi
 
 # 5: cp -r of the tree to tmpfs
-grep '  tree/' "$D_B/MANIFEST.sha256" >"$OUT/tree.sums"
-chk_cp() { (cd "$SHM" && find tree -type f -print0 | sort -z | xargs -0 sha256sum) | same "$OUT/tree.sums" -; }
-chk_cp_pf() { chk_cp; }
-w="\`cp -r\` of the tree to tmpfs"
-cold "$D_TREE"
-run_pf "$w" chk_cp_pf cp -r "@M${P_TREE#"$P_SRV"}" "$SHM/tree"
-rm -rf -- "$SHM/tree"
-cold "$D_TREE"
-run_kc "$w" "kubectl cp" chk_cp kc_cp
-rm -rf -- "$SHM/tree"
+if want cpout; then
+    grep '  tree/' "$D_B/MANIFEST.sha256" >"$OUT/tree.sums"
+    chk_cp() { (cd "$SHM" && find tree -type f -print0 | sort -z | xargs -0 sha256sum) | same "$OUT/tree.sums" -; }
+    chk_cp_pf() { chk_cp; }
+    w="\`cp -r\` of the tree to tmpfs"
+    cold "$D_TREE"
+    run_pf "$w" chk_cp_pf cp -r "@M${P_TREE#"$P_SRV"}" "$SHM/tree"
+    rm -rf -- "$SHM/tree"
+    cold "$D_TREE"
+    run_kc "$w" "kubectl cp" chk_cp kc_cp
+    rm -rf -- "$SHM/tree"
+fi
 
 # 6: cat of the 256 MiB file (--big: and of the 1 GiB file)
 # the podfs check reads the file again through the mount (not timed)
-chk_cat_pf() { [ "$(sha256sum <"$1$CAT_P" | cut -d' ' -f1)" = "$CAT_SUM" ] && echo ok || echo MISMATCH; }
-# kubectl: the timed run goes to /dev/null; the check is a second, untimed run
-chk_cat_kc() { [ "$(kc exec gnu -- cat "$P_SRV$CAT_P" | sha256sum | cut -d' ' -f1)" = "$CAT_SUM" ] && echo ok || echo MISMATCH; }
-cats=("256 MiB:${P_BIG#"$P_SRV"}:$BIG_SUM:$D_BIG")
-[ "$BIG" = 0 ] || cats+=("1 GiB:${P_GIG#"$P_SRV"}:$GIG_SUM:$D_GIG")
-for spec in "${cats[@]}"; do
-    IFS=: read -r size CAT_P CAT_SUM dfile <<<"$spec"
-    w="\`cat\` of the $size file > /dev/null"
-    cold "$dfile"
-    run_pf "$w" chk_cat_pf sh_out /dev/null cat "@M$CAT_P"
-    cold "$dfile"
-    run_kc "$w" "kubectl exec cat" chk_cat_kc sh_out /dev/null "$KUBECTL" exec gnu -- cat "$P_SRV$CAT_P"
-done
+if want cat; then
+    chk_cat_pf() { [ "$(sha256sum <"$1$CAT_P" | cut -d' ' -f1)" = "$CAT_SUM" ] && echo ok || echo MISMATCH; }
+    # kubectl: the timed run goes to /dev/null; the check is a second, untimed run
+    chk_cat_kc() { [ "$(kc exec gnu -- cat "$P_SRV$CAT_P" | sha256sum | cut -d' ' -f1)" = "$CAT_SUM" ] && echo ok || echo MISMATCH; }
+    cats=("256 MiB:${P_BIG#"$P_SRV"}:$BIG_SUM:$D_BIG")
+    [ "$BIG" = 0 ] || cats+=("1 GiB:${P_GIG#"$P_SRV"}:$GIG_SUM:$D_GIG")
+    for spec in "${cats[@]}"; do
+        IFS=: read -r size CAT_P CAT_SUM dfile <<<"$spec"
+        w="\`cat\` of the $size file > /dev/null"
+        cold "$dfile"
+        run_pf "$w" chk_cat_pf sh_out /dev/null cat "@M$CAT_P"
+        cold "$dfile"
+        run_kc "$w" "kubectl exec cat" chk_cat_kc sh_out /dev/null "$KUBECTL" exec gnu -- cat "$P_SRV$CAT_P"
+    done
+fi
 
 # 7: random 4 KiB reads of the 256 MiB file
-chk_rr_pf() { same "$OUT/rr.ref" "$OUT/rr.pf"; }
-chk_rr_kc() { same "$OUT/rr.ref.kc" "$OUT/rr.kc"; }
-w="$RR_N random 4 KiB reads of the 256 MiB file"
-cold "$D_BIG"
-run_pf "$w" chk_rr_pf rr_run "@M${P_BIG#"$P_SRV"}" "$OUT/rr.pf"
-if [ "$KC_READS" -gt 0 ]; then
+if want rr; then
+    chk_rr_pf() { same "$OUT/rr.ref" "$OUT/rr.pf"; }
+    chk_rr_kc() { same "$OUT/rr.ref.kc" "$OUT/rr.kc"; }
+    w="$RR_N random 4 KiB reads of the 256 MiB file"
     cold "$D_BIG"
-    run_kc "$w" "kubectl exec dd, one per read (only $KC_READS reads)" chk_rr_kc kc_rr
-    KC_RR_NOTE="kubectl random reads: $KC_READS measured, $(awk -v s="$SECS" -v n="$KC_READS" -v N="$RR_N" \
-        'BEGIN { printf "%.3f s per read, ~%.0f s for %d", s / n, s / n * N, N }')."
+    run_pf "$w" chk_rr_pf rr_run "@M${P_BIG#"$P_SRV"}" "$OUT/rr.pf"
+    if [ "$KC_READS" -gt 0 ]; then
+        cold "$D_BIG"
+        run_kc "$w" "kubectl exec dd, one per read (only $KC_READS reads)" chk_rr_kc kc_rr
+        KC_RR_NOTE="kubectl random reads: $KC_READS measured, $(awk -v s="$SECS" -v n="$KC_READS" -v N="$RR_N" \
+            'BEGIN { printf "%.3f s per read, ~%.0f s for %d", s / n, s / n * N, N }')."
+    fi
 fi
 
 # 8: ls -lR of the tree twice within attr_timeout (mounted with attr_timeout=60)
-(cd "$D_B" && ls -lR tree) >"$OUT/lsR.ref"
-w1="\`ls -lR\` of the tree, 1st run"
-w2="\`ls -lR\` of the tree, 2nd run (within attr_timeout=60)"
-cold "stat:$D_TREE"
-pf_mount -o attr_timeout=60
-t0=$(now)
-# shellcheck disable=SC2016 # $1 is bash -c's
-run_bg run_timeout "$WORKLOAD_TIMEOUT" bash -c 'cd "$1" && ls -lR tree' _ "$M${P_B#"$P_SRV"}" >"$OUT/lsR.pf1" || fail "ls -lR (1st)"
-t1=$(now)
-pf_stop
-S0_2=$S1 B0_2=$(stat_of "$M" bytes_in) E0_2=$(stat_of "$M" exec_sessions_opened)
-t2=$(now)
-# shellcheck disable=SC2016 # $1 is bash -c's
-run_bg run_timeout "$WORKLOAD_TIMEOUT" bash -c 'cd "$1" && ls -lR tree' _ "$M${P_B#"$P_SRV"}" >"$OUT/lsR.pf2" || fail "ls -lR (2nd)"
-t3=$(now)
-S1_2=$(stat_of "$M" shell_requests)
-E1_2=$(stat_of "$M" exec_sessions_opened) B1_2=$(stat_of "$M" bytes_in)
-c1=$(same "$OUT/lsR.ref" "$OUT/lsR.pf1")
-c2=$(same "$OUT/lsR.ref" "$OUT/lsR.pf2")
-pf_umount
-# the request log only has whole sessions (they end at unmount): the 2nd
-# run's share comes from the daemon's counters
-ex2=$((E1_2 - E0_2))
-mb2=$(awk -v b=$((B1_2 - B0_2)) 'BEGIN { printf "%.1f", b / 1e6 }')
-row "$w1" podfs "$(secs $((t1 - t0)))" $((EXECS - ex2)) $((S0_2 - S0)) \
-    "$(awk -v a="$MB" -v b="$mb2" 'BEGIN { printf "%.1f", a - b }')" "$RSS" "$c1"
-row "$w2" podfs "$(secs $((t3 - t2)))" "$ex2" $((S1_2 - S0_2)) "$mb2" "$RSS" "$c2"
-chk_lsR_kc() { (cd "$SIM_WORK" && same "$OUT/lsR.ref" "$OUT/lsR.kc"); }
-cold "stat:$D_TREE"
-run_kc "$w1" "kubectl exec ls -lR" chk_lsR_kc sh_out "$OUT/lsR.kc" "$KUBECTL" exec gnu -- sh -c "cd $P_B && ls -lR tree"
-run_kc "$w2" "kubectl exec ls -lR" chk_lsR_kc sh_out "$OUT/lsR.kc" "$KUBECTL" exec gnu -- sh -c "cd $P_B && ls -lR tree"
+if want lsR; then
+    (cd "$D_B" && ls -lR tree) >"$OUT/lsR.ref"
+    w1="\`ls -lR\` of the tree, 1st run"
+    w2="\`ls -lR\` of the tree, 2nd run (within attr_timeout=60)"
+    cold "stat:$D_TREE"
+    pf_mount -o attr_timeout=60
+    t0=$(now)
+    # shellcheck disable=SC2016 # $1 is bash -c's
+    run_bg run_timeout "$WORKLOAD_TIMEOUT" bash -c 'cd "$1" && ls -lR tree' _ "$M${P_B#"$P_SRV"}" >"$OUT/lsR.pf1" || fail "ls -lR (1st)"
+    t1=$(now)
+    pf_stop
+    S0_2=$S1 B0_2=$(stat_of "$M" bytes_in) E0_2=$(stat_of "$M" exec_sessions_opened)
+    t2=$(now)
+    # shellcheck disable=SC2016 # $1 is bash -c's
+    run_bg run_timeout "$WORKLOAD_TIMEOUT" bash -c 'cd "$1" && ls -lR tree' _ "$M${P_B#"$P_SRV"}" >"$OUT/lsR.pf2" || fail "ls -lR (2nd)"
+    t3=$(now)
+    S1_2=$(stat_of "$M" shell_requests)
+    E1_2=$(stat_of "$M" exec_sessions_opened) B1_2=$(stat_of "$M" bytes_in)
+    c1=$(same "$OUT/lsR.ref" "$OUT/lsR.pf1")
+    c2=$(same "$OUT/lsR.ref" "$OUT/lsR.pf2")
+    pf_umount
+    # the request log only has whole sessions (they end at unmount): the 2nd
+    # run's share comes from the daemon's counters
+    ex2=$((E1_2 - E0_2))
+    mb2=$(awk -v b=$((B1_2 - B0_2)) 'BEGIN { printf "%.1f", b / 1e6 }')
+    row "$w1" podfs "$(secs $((t1 - t0)))" $((EXECS - ex2)) $((S0_2 - S0)) \
+        "$(awk -v a="$MB" -v b="$mb2" 'BEGIN { printf "%.1f", a - b }')" "$RSS" "$c1"
+    row "$w2" podfs "$(secs $((t3 - t2)))" "$ex2" $((S1_2 - S0_2)) "$mb2" "$RSS" "$c2"
+    chk_lsR_kc() { (cd "$SIM_WORK" && same "$OUT/lsR.ref" "$OUT/lsR.kc"); }
+    cold "stat:$D_TREE"
+    run_kc "$w1" "kubectl exec ls -lR" chk_lsR_kc sh_out "$OUT/lsR.kc" "$KUBECTL" exec gnu -- sh -c "cd $P_B && ls -lR tree"
+    run_kc "$w2" "kubectl exec ls -lR" chk_lsR_kc sh_out "$OUT/lsR.kc" "$KUBECTL" exec gnu -- sh -c "cd $P_B && ls -lR tree"
+fi
 
 # 9-11: writing into the pod (issue 5): a big file, the tree, small creates
-cp -- "$D_BIG" "$SHM/seq-256M.bin"
-cp -r -- "$D_TREE" "$SHM/tree-src"
-wsums=("256 MiB:$SHM/seq-256M.bin:$BIG_SUM")
-if [ "$BIG" = 1 ]; then
-    cp -- "$D_GIG" "$SHM/big-1G.bin"
-    wsums+=("1 GiB:$SHM/big-1G.bin:$GIG_SUM")
-fi
-for spec in "${wsums[@]}"; do
-    IFS=: read -r size WSRC WSUM <<<"$spec"
-    export WSRC
+want cpin && cp -r -- "$D_TREE" "$SHM/tree-src"
+if want write; then
+    cp -- "$D_BIG" "$SHM/seq-256M.bin"
+    wsums=("256 MiB:$SHM/seq-256M.bin:$BIG_SUM")
+    if [ "$BIG" = 1 ]; then
+        cp -- "$D_GIG" "$SHM/big-1G.bin"
+        wsums+=("1 GiB:$SHM/big-1G.bin:$GIG_SUM")
+    fi
+    for spec in "${wsums[@]}"; do
+        IFS=: read -r size WSRC WSUM <<<"$spec"
+        export WSRC
+        rm -rf -- "$ROOT$P_SRV/w"
+        mkdir -p -- "$ROOT$P_SRV/w"
+        chk_w() { [ "$(sha256sum <"$ROOT$P_SRV/w/f.bin" | cut -d' ' -f1)" = "$WSUM" ] && echo ok || echo MISMATCH; }
+        w="write the $size file into the pod"
+        cold "$WSRC"
+        run_pf "$w" chk_w cp -- "$WSRC" "@M/w/f.bin"
+        rm -f -- "$ROOT$P_SRV/w/f.bin"
+        cold "$WSRC"
+        run_kc "$w" "kubectl cp" chk_w "$KUBECTL" cp "$WSRC" "gnu:$P_SRV/w/f.bin"
+    done
     rm -rf -- "$ROOT$P_SRV/w"
-    mkdir -p -- "$ROOT$P_SRV/w"
-    chk_w() { [ "$(sha256sum <"$ROOT$P_SRV/w/f.bin" | cut -d' ' -f1)" = "$WSUM" ] && echo ok || echo MISMATCH; }
-    w="write the $size file into the pod"
-    cold "$WSRC"
-    run_pf "$w" chk_w cp -- "$WSRC" "@M/w/f.bin"
-    rm -f -- "$ROOT$P_SRV/w/f.bin"
-    cold "$WSRC"
-    run_kc "$w" "kubectl cp" chk_w "$KUBECTL" cp "$WSRC" "gnu:$P_SRV/w/f.bin"
-done
-(cd "$SHM/tree-src" && find . -type f -print0 | sort -z | xargs -0 sha256sum) >"$OUT/win.ref"
-chk_win() { (cd "$ROOT$P_SRV/win/tree" && find . -type f -print0 | sort -z | xargs -0 sha256sum) | same "$OUT/win.ref" -; }
-w="\`cp -r\` of the tree into the pod"
-rm -rf -- "$ROOT$P_SRV/win"
-mkdir -p -- "$ROOT$P_SRV/win"
-cold "$SHM/tree-src"
-run_pf "$w" chk_win cp -r "$SHM/tree-src" "@M/win/tree"
-rm -rf -- "$ROOT$P_SRV/win/tree"
-cold "$SHM/tree-src"
-run_kc "$w" "kubectl cp" chk_win "$KUBECTL" cp "$SHM/tree-src" "gnu:$P_SRV/win/tree"
-rm -rf -- "$ROOT$P_SRV/win" "$SHM/tree-src"
+fi
+if want cpin; then
+    (cd "$SHM/tree-src" && find . -type f -print0 | sort -z | xargs -0 sha256sum) >"$OUT/win.ref"
+    chk_win() { (cd "$ROOT$P_SRV/win/tree" && find . -type f -print0 | sort -z | xargs -0 sha256sum) | same "$OUT/win.ref" -; }
+    w="\`cp -r\` of the tree into the pod"
+    rm -rf -- "$ROOT$P_SRV/win"
+    mkdir -p -- "$ROOT$P_SRV/win"
+    cold "$SHM/tree-src"
+    run_pf "$w" chk_win cp -r "$SHM/tree-src" "@M/win/tree"
+    rm -rf -- "$ROOT$P_SRV/win/tree"
+    cold "$SHM/tree-src"
+    run_kc "$w" "kubectl cp" chk_win "$KUBECTL" cp "$SHM/tree-src" "gnu:$P_SRV/win/tree"
+    rm -rf -- "$ROOT$P_SRV/win" "$SHM/tree-src"
+fi
 # 1,000 small creates (echo > file), kubectl: one exec running the same loop
-chk_cr() { [ "$(find "$ROOT$P_SRV/cr" -type f -name 'f*' | wc -l)" = 1000 ] && [ "$(cat "$ROOT$P_SRV/cr/f999")" = 999 ] && echo ok || echo MISMATCH; }
-creates() { local i; for ((i = 0; i < 1000; i++)); do echo "$i" >"$1/cr/f$i" || return 1; done; }
-export -f creates
-w="1,000 small creates (echo > file)"
-rm -rf -- "$ROOT$P_SRV/cr"
-mkdir -p -- "$ROOT$P_SRV/cr"
-run_pf "$w" chk_cr creates "@M"
-rm -rf -- "$ROOT$P_SRV/cr"
-mkdir -p -- "$ROOT$P_SRV/cr"
-run_kc "$w" "kubectl exec sh -c loop (one exec)" chk_cr "$KUBECTL" exec gnu -- sh -c \
-    "i=0; while [ \$i -lt 1000 ]; do echo \$i > $P_SRV/cr/f\$i; i=\$((i + 1)); done"
-rm -rf -- "$ROOT$P_SRV/cr" "$ROOT$P_SRV/w"
+if want creates; then
+    chk_cr() { [ "$(find "$ROOT$P_SRV/cr" -type f -name 'f*' | wc -l)" = 1000 ] && [ "$(cat "$ROOT$P_SRV/cr/f999")" = 999 ] && echo ok || echo MISMATCH; }
+    creates() { local i; for ((i = 0; i < 1000; i++)); do echo "$i" >"$1/cr/f$i" || return 1; done; }
+    export -f creates
+    w="1,000 small creates (echo > file)"
+    rm -rf -- "$ROOT$P_SRV/cr"
+    mkdir -p -- "$ROOT$P_SRV/cr"
+    run_pf "$w" chk_cr creates "@M"
+    rm -rf -- "$ROOT$P_SRV/cr"
+    mkdir -p -- "$ROOT$P_SRV/cr"
+    run_kc "$w" "kubectl exec sh -c loop (one exec)" chk_cr "$KUBECTL" exec gnu -- sh -c \
+        "i=0; while [ \$i -lt 1000 ]; do echo \$i > $P_SRV/cr/f\$i; i=\$((i + 1)); done"
+    rm -rf -- "$ROOT$P_SRV/cr" "$ROOT$P_SRV/w"
+fi
 
 # ---------------------------------------------------------------------------
 # the table
@@ -591,6 +626,7 @@ echo "podfs mount (gnu:$P_SRV) vs kubectl, kube-sim exec_delay_ms=$EXEC_DELAY ms
     "podfs attr_timeout=1 (the default; the ls -lR pair: 60); $(nproc) CPUs;" \
     "$("$PODFS" --version 2>/dev/null || echo 'podfs ?') ($PODFS_VER); kubectl $("$KUBECTL" version --client 2>/dev/null | sed -n 's/^Client Version: //p')"
 echo "Data set: make-tree.sh (manifest digest $DIGEST) in gnu:$P_B, plus gnu:$P_L10$([ "$BIG" = 0 ] || echo " and gnu:$P_GIG")."
+[ -z "$ONLY" ] || echo "Only the workloads $ONLY (--only)."
 echo "Every run: fresh mount, drop_caches; pod side $([ "$WARM" = 1 ] && echo "warm (files read on disk first)" || echo cold)."
 echo
 echo "| workload | tool | seconds | exec calls | shell requests | MB read | daemon peak RSS | result check |"

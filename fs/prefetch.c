@@ -9,7 +9,7 @@
 #include <string.h>
 
 #define NBUCKETS 4096
-#define NDIRS 64
+#define NDIRS 512 /* a batch may claim PF_MAX_DIRS (256) directories */
 
 struct pf_entry {
 	struct pf_entry *hnext; /* bucket chain */
@@ -161,6 +161,18 @@ ssize_t pf_read(struct prefetch *p, const char *path, const struct pcache_stamp 
 	}
 	pthread_mutex_unlock(&p->lock);
 	return n;
+}
+
+bool pf_holds(struct prefetch *p, const char *path, const struct pcache_stamp *s)
+{
+	struct pf_entry *e;
+	bool held;
+
+	pthread_mutex_lock(&p->lock);
+	e = find(p, path);
+	held = e && same(&e->stamp, s);
+	pthread_mutex_unlock(&p->lock);
+	return held;
 }
 
 bool pf_dir_claim(struct prefetch *p, const char *dir, uint64_t now_ns, uint64_t ttl_ns)

@@ -25,6 +25,8 @@ void pf_put(struct prefetch *p, const char *path, const struct pcache_stamp *s, 
  * copy is dropped once read to its end (the page cache has it then). */
 ssize_t pf_read(struct prefetch *p, const char *path, const struct pcache_stamp *s, uint64_t off, void *buf,
 		size_t len);
+/* Is a copy of PATH with stamp S held? */
+bool pf_holds(struct prefetch *p, const char *path, const struct pcache_stamp *s);
 /* True if DIR may be batch-fetched now: false when it was within TTL_NS
  * of NOW_NS (the call then marks it as fetched at NOW_NS). */
 bool pf_dir_claim(struct prefetch *p, const char *dir, uint64_t now_ns, uint64_t ttl_ns);

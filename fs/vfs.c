@@ -42,6 +42,13 @@
 
 #define STATS_MAX (64 * 1024)
 
+/* A directory missed while its parent was subtree-listed within the
+ * last TREE_WALK_TTLS dir_timeouts (a walk going on) is listed through
+ * its parent: one request refreshes the siblings the walk goes to next,
+ * instead of one each. TREE_RECENT such parents are remembered. */
+#define TREE_WALK_TTLS 10
+#define TREE_RECENT 16
+
 struct vfs {
 	struct remote *r;
 	char *root;
@@ -57,7 +64,12 @@ struct vfs {
 	bool batch_off; /* the remote cannot batch (read_many said ENOTSUP) */
 	bool ro;	/* read-only: every change is EROFS */
 	bool no_stream; /* the remote cannot stream writes (v4 server) */
-	pthread_mutex_t wlock; /* guards wlist (leaf lock) */
+	pthread_mutex_t wlock; /* guards wlist and trees (leaf lock) */
+	struct {
+		char *path;
+		uint64_t at;
+	} trees[TREE_RECENT]; /* directories lately listed with what is below them */
+	unsigned next_tree;
 	struct wstate *wlist;  /* files with writable handles or unsent data */
 	struct vfs_counters cnt; /* atomics */
 };
@@ -66,8 +78,16 @@ struct vfs {
  * PF_SMALL bytes, PF_MAX_TOTAL in all, fetched together when one of them
  * is opened and the directory's listing is fresh. */
 #define PF_SMALL (64 * 1024)
-#define PF_MAX_FILES 2048
+#define PF_MAX_FILES 4096
 #define PF_MAX_TOTAL (8u << 20)
+#define PF_MAX_DIRS 8 /* directories in one batch (with the siblings next in line) */
+
+/* Subtree listings: as many levels below a directory being listed (at
+ * most TREE_DEPTH) as hold at most TREE_ENTRIES entries, in one request
+ * (a find or ls -R over a tree costs a few requests, not one per
+ * directory). */
+#define TREE_DEPTH 4
+#define TREE_ENTRIES 32768
 
 /* Write state of one file (shared by its writable handles; see the write
  * side below). */
@@ -102,6 +122,7 @@ struct vfs_dir {
 };
 
 static struct wstate *ws_get(struct vfs *v, uint64_t ino, bool create);
+static char *parent_of(const char *path);
 static void ws_put(struct vfs *v, struct wstate *w);
 static int ws_flush_locked(struct vfs *v, struct wstate *w);
 static int ws_flush_work(struct vfs *v, struct wstate *w);
@@ -296,6 +317,8 @@ void vfs_free(struct vfs *v)
 		return;
 	pcache_free(v->pc);
 	pf_free(v->pf);
+	for (unsigned i = 0; i < TREE_RECENT; i++)
+		free(v->trees[i].path);
 	acache_free(v->ac);
 	while (v->wlist) {
 		struct wstate *w = v->wlist;
@@ -430,12 +453,163 @@ static size_t sanitize(const char *dir, struct remote_dirent *d, size_t n)
 	return k;
 }
 
+struct tree_ctx {
+	struct vfs *v;
+	const char *path;
+	struct acache_listing *top;
+	size_t dirs;
+};
+
+/* *OUT = DIR "/" REL for a relative path "a/b/c", each component
+ * checked as path_join checks a name. */
+static int join_rel(char **out, const char *dir, const char *rel)
+{
+	char *cur = strdup(dir), *comp = strdup(rel), *save = NULL;
+	int rc = cur && comp ? 0 : -ENOMEM;
+
+	*out = NULL;
+	if (!rc && (!*rel || rel[0] == '/' || rel[strlen(rel) - 1] == '/' || strstr(rel, "//")))
+		rc = -EINVAL;
+	for (char *c = rc ? NULL : strtok_r(comp, "/", &save); c && !rc; c = strtok_r(NULL, "/", &save)) {
+		char *next;
+
+		rc = path_join(&next, cur, c);
+		if (!rc) {
+			free(cur);
+			cur = next;
+		}
+	}
+	free(comp);
+	if (rc)
+		free(cur);
+	else
+		*out = cur;
+	return rc;
+}
+
+/* One directory of a subtree listing: the top is the caller's; the
+ * others go to the cache as fresh listings (they came from a listing). */
+static int tree_dir(void *arg, const char *rel, struct remote_dirent *d, size_t n)
+{
+	struct tree_ctx *c = arg;
+	struct acache_listing *l = NULL;
+	char *path = NULL;
+	int rc;
+
+	if (!*rel) {
+		if (c->top) {
+			remote_dirents_free(d, n);
+			return -EIO; /* the top twice */
+		}
+		n = sanitize(c->path, d, n);
+		return acache_listing_new(&c->top, d, n);
+	}
+	rc = join_rel(&path, c->path, rel);
+	if (rc || hidden_dir(c->v, path)) {
+		remote_dirents_free(d, n);
+		free(path);
+		return 0; /* a name we would not ask for: not cached */
+	}
+	n = sanitize(path, d, n);
+	if (acache_listing_new(&l, d, n) == 0) {
+		acache_put_dir(c->v->ac, path, l);
+		c->dirs++;
+	}
+	acache_listing_unref(l);
+	free(path);
+	return 0;
+}
+
+/* Remember that PATH was listed with its subtree at NOW. */
+static void tree_note(struct vfs *v, const char *path, uint64_t now)
+{
+	char *copy = strdup(path);
+
+	if (!copy)
+		return;
+	pthread_mutex_lock(&v->wlock);
+	for (unsigned i = 0; i < TREE_RECENT; i++)
+		if (v->trees[i].path && !strcmp(v->trees[i].path, path)) {
+			free(copy);
+			v->trees[i].at = now;
+			pthread_mutex_unlock(&v->wlock);
+			return;
+		}
+	unsigned i = v->next_tree++ % TREE_RECENT;
+
+	free(v->trees[i].path);
+	v->trees[i].path = copy;
+	v->trees[i].at = now;
+	pthread_mutex_unlock(&v->wlock);
+}
+
+/* Was PATH subtree-listed within the last TREE_WALK_TTLS dir_timeouts? */
+static bool tree_recent(struct vfs *v, const char *path, uint64_t now)
+{
+	uint64_t win = (uint64_t)(v->dir_timeout * 1e9) * TREE_WALK_TTLS;
+	bool yes = false;
+
+	pthread_mutex_lock(&v->wlock);
+	for (unsigned i = 0; i < TREE_RECENT && !yes; i++)
+		yes = v->trees[i].path && !strcmp(v->trees[i].path, path) && now - v->trees[i].at < win;
+	pthread_mutex_unlock(&v->wlock);
+	return yes;
+}
+
+static int get_listing(struct vfs *v, const char *path, struct acache_listing **out);
+static void refresh_for_walk(struct vfs *v, const char *path);
+
+/* The listing of directory PATH and, when the remote can, of the
+ * directories below it (cached as fresh): one request. */
+static int list_remote(struct vfs *v, const char *path, struct remote_dirent **d, size_t *n,
+		       struct acache_listing **top)
+{
+	struct tree_ctx c = { v, path, NULL, 0 };
+	uint64_t t, now = acache_now(v->ac);
+	char *parent;
+	int rc;
+
+	*top = NULL;
+	/* "/" with /proc, /sys, /dev hidden: never walk into them */
+	if (!v->r->ops->readdir_tree || (v->hide_pseudo && !strcmp(path, "/")))
+		return r_readdir(v, path, d, n);
+	/* a walk through a subtree outlived its listing: list it again from
+	 * the parent, for this directory and its siblings at once */
+	if (strcmp(path, v->root) && (parent = parent_of(path))) {
+		struct acache_listing *pl = NULL;
+
+		if (tree_recent(v, parent, now) && acache_get_dir(v->ac, parent, &pl) != ACACHE_HIT &&
+		    get_listing(v, parent, &pl) == 0 && acache_get_dir(v->ac, path, top) == ACACHE_HIT) {
+			acache_listing_unref(pl);
+			free(parent);
+			return 0;
+		}
+		acache_listing_unref(pl);
+		free(parent);
+	}
+	t = mono_us();
+	count(&v->cnt.remote_requests, 1);
+	count(&v->cnt.remote_readdir, 1);
+	rc = v->r->ops->readdir_tree(v->r, path, TREE_DEPTH, TREE_ENTRIES, tree_dir, &c);
+	if (!rc && !c.top)
+		rc = -EIO; /* no top listing */
+	r_done(v, "readdir_tree", path, rc ? rc : (long long)c.dirs, t);
+	if (!rc && c.dirs)
+		tree_note(v, path, now);
+	if (rc)
+		acache_listing_unref(c.top);
+	else
+		*top = c.top;
+	return rc;
+}
+
 /* The listing of directory PATH: cached when fresh, else one remote
- * readdir (cached, and priming the attributes of every entry). */
+ * readdir (cached, and priming the attributes of every entry), or a
+ * subtree listing that caches the listings below PATH too. */
 static int get_listing(struct vfs *v, const char *path, struct acache_listing **out)
 {
-	struct remote_dirent *d;
-	size_t n;
+	struct remote_dirent *d = NULL;
+	size_t n = 0;
 	int rc;
 
 	*out = NULL;
@@ -443,7 +617,15 @@ static int get_listing(struct vfs *v, const char *path, struct acache_listing **
 		return acache_listing_new(out, NULL, 0);
 	if (acache_get_dir(v->ac, path, out) == ACACHE_HIT)
 		return 0;
-	rc = r_readdir(v, path, &d, &n);
+	rc = list_remote(v, path, &d, &n, out);
+	if (rc == 0 && *out) {
+		rc = acache_put_dir(v->ac, path, *out);
+		if (rc) {
+			acache_listing_unref(*out);
+			*out = NULL;
+		}
+		return rc;
+	}
 	if (rc) {
 		if (rc == -ENOENT)
 			acache_put_negative(v->ac, path);
@@ -490,6 +672,7 @@ int vfs_lookup(struct vfs *v, uint64_t parent, const char *name, struct vfs_entr
 		rc = -ENOENT;
 		goto out;
 	case ACACHE_MISS:
+		refresh_for_walk(v, path);
 		switch (acache_dir_lookup(v->ac, ppath, name, &a)) {
 		case ACACHE_HIT:
 			break;
@@ -587,39 +770,98 @@ out:
 	return rc;
 }
 
+struct batch_dir {
+	const char *name; /* "" for the opened file's own directory */
+	struct acache_listing *l;
+};
+
 struct batch_ctx {
 	struct vfs *v;
-	const char *dir;
-	struct acache_listing *l;
+	const char *dir;	 /* the request's directory */
+	struct batch_dir *dirs;	 /* whose files were asked for */
+	size_t ndirs;
 };
 
 static int batch_file(void *arg, const char *name, const void *data, size_t len)
 {
 	struct batch_ctx *c = arg;
-	const struct remote_dirent *e = acache_listing_find(c->l, name);
+	const char *slash = strrchr(name, '/'), *base = slash ? slash + 1 : name;
+	size_t dl = slash ? (size_t)(slash - name) : 0;
+	const struct remote_dirent *e = NULL;
 	struct pcache_stamp s;
 	char *path;
 
+	for (size_t i = 0; i < c->ndirs && !e; i++)
+		if (strlen(c->dirs[i].name) == dl && !memcmp(c->dirs[i].name, name, dl))
+			e = acache_listing_find(c->dirs[i].l, base);
 	if (!e || !S_ISREG(e->attr.mode) || e->attr.size != len)
 		return 0; /* not asked for, or changed since the listing: read it normally */
 	to_stamp(&e->attr, &s);
-	if (path_join(&path, c->dir, name) == 0) {
+	if (join_rel(&path, c->dir, name) == 0) {
 		pf_put(c->v->pf, path, &s, data, len);
 		free(path);
 	}
 	return 0;
 }
 
+/* Is E a small regular file of directory DIR worth fetching (not held
+ * already)? */
+static bool batchable(struct vfs *v, const char *dir, const struct remote_dirent *e)
+{
+	struct pcache_stamp s;
+	char *path;
+	bool held;
+
+	if (!S_ISREG(e->attr.mode) || e->attr.size == 0 || e->attr.size > PF_SMALL)
+		return false;
+	if (path_join(&path, dir, e->name))
+		return false;
+	to_stamp(&e->attr, &s);
+	held = pf_holds(v->pf, path, &s);
+	free(path);
+	return !held;
+}
+
+/* Add DIR's small files (listing L) to the batch as PREFIX NAME, within
+ * the limits. */
+static void batch_add(struct vfs *v, const char *dir, const char *prefix, struct acache_listing *l, char **names,
+		      size_t *k, size_t *total)
+{
+	for (size_t i = 0; i < l->n && *k < PF_MAX_FILES; i++) {
+		const struct remote_dirent *e = &l->ents[i];
+
+		if (!batchable(v, dir, e) || *total + e->attr.size > PF_MAX_TOTAL)
+			continue;
+		if (*prefix) {
+			size_t pl = strlen(prefix), nl = strlen(e->name);
+
+			names[*k] = malloc(pl + nl + 2);
+			if (!names[*k])
+				return;
+			memcpy(names[*k], prefix, pl);
+			names[*k][pl] = '/';
+			memcpy(names[*k] + pl + 1, e->name, nl + 1);
+		} else if (!(names[*k] = strdup(e->name))) {
+			return;
+		}
+		(*k)++;
+		*total += e->attr.size;
+	}
+}
+
 /* PATH (a small regular file) is being opened: if its directory's listing
  * is fresh and the directory was not batch-fetched within dir_timeout,
- * fetch all its small files in one request. */
+ * fetch all its small files in one request, and with them those of its
+ * sibling directories whose listings are fresh too (grep -r and cp -r go
+ * through them next), within PF_MAX_FILES / PF_MAX_TOTAL. */
 static void maybe_batch(struct vfs *v, const char *path)
 {
-	struct acache_listing *l = NULL;
-	const char **names = NULL;
-	char *dir = strdup(path), *slash;
-	size_t k = 0, total = 0;
-	uint64_t t;
+	struct acache_listing *pl = NULL;
+	struct batch_dir *dirs = NULL;
+	char **names = NULL, *dir = strdup(path), *slash, *parent = NULL;
+	const char *base = NULL;
+	size_t k = 0, total = 0, nd = 0;
+	uint64_t t, now, ttl = (uint64_t)(v->dir_timeout * 1e9);
 	int rc;
 
 	if (!dir || !v->r->ops->read_many || __atomic_load_n(&v->batch_off, __ATOMIC_RELAXED))
@@ -631,33 +873,106 @@ static void maybe_batch(struct vfs *v, const char *path)
 		slash[1] = '\0';
 	else
 		*slash = '\0';
-	if (acache_get_dir(v->ac, dir, &l) != ACACHE_HIT)
-		goto out;
+	dirs = calloc(PF_MAX_DIRS, sizeof(*dirs));
 	names = calloc(PF_MAX_FILES, sizeof(*names));
-	if (!names)
+	if (!dirs || !names || acache_get_dir(v->ac, dir, &dirs[0].l) != ACACHE_HIT)
 		goto out;
-	for (size_t i = 0; i < l->n && k < PF_MAX_FILES; i++) {
-		const struct remote_attr *a = &l->ents[i].attr;
+	dirs[0].name = "";
+	nd = 1;
+	batch_add(v, dir, "", dirs[0].l, names, &k, &total);
+	now = acache_now(v->ac);
+	if (!pf_dir_claim(v->pf, dir, now, ttl))
+		goto out;
+	/* the siblings: below the parent, never above the mount's root */
+	if (strcmp(dir, v->root) && strcmp(dir, "/") && (parent = strdup(dir))) {
+		char *ps = strrchr(parent, '/');
 
-		if (!S_ISREG(a->mode) || a->size == 0 || a->size > PF_SMALL || total + a->size > PF_MAX_TOTAL)
-			continue;
-		names[k++] = l->ents[i].name;
-		total += a->size;
+		base = dir + (ps - parent) + 1;
+		if (ps == parent)
+			ps[1] = '\0';
+		else
+			*ps = '\0';
+		if (acache_get_dir(v->ac, parent, &pl) != ACACHE_HIT)
+			goto fetch;
+		size_t at = 0;
+
+		while (at < pl->n && strcmp(pl->ents[at].name, base))
+			at++;
+		for (size_t j = 1; j < pl->n && nd < PF_MAX_DIRS && k < PF_MAX_FILES && total < PF_MAX_TOTAL; j++) {
+			const struct remote_dirent *e = &pl->ents[(at + j) % pl->n];
+			struct acache_listing *sl = NULL;
+			char *sp;
+
+			if (!S_ISDIR(e->attr.mode) || path_join(&sp, parent, e->name))
+				continue;
+			if (!hidden_dir(v, sp) && acache_get_dir(v->ac, sp, &sl) == ACACHE_HIT &&
+			    pf_dir_claim(v->pf, sp, now, ttl)) {
+				dirs[nd].name = e->name;
+				dirs[nd++].l = sl;
+				sl = NULL;
+				batch_add(v, sp, e->name, dirs[nd - 1].l, names, &k, &total);
+			}
+			acache_listing_unref(sl);
+			free(sp);
+		}
 	}
-	if (k < 2 || !pf_dir_claim(v->pf, dir, acache_now(v->ac), (uint64_t)(v->dir_timeout * 1e9)))
+fetch:
+	if (k < 2)
 		goto out;
-	struct batch_ctx c = { v, dir, l };
+	/* the request's directory: the parent when siblings came along */
+	struct batch_ctx c = { v, nd > 1 ? parent : dir, dirs, nd };
 
+	if (nd > 1) {
+		/* the opened file's own directory by its name too */
+		for (size_t i = 0; i < k; i++)
+			if (!strchr(names[i], '/')) {
+				char *full;
+
+				if (join_rel(&full, base, names[i]) == 0) {
+					free(names[i]);
+					names[i] = full;
+				}
+			}
+		dirs[0].name = base;
+	}
 	t = mono_us();
 	count(&v->cnt.remote_requests, 1);
 	count(&v->cnt.remote_read_many, 1);
-	rc = v->r->ops->read_many(v->r, dir, names, k, PF_SMALL, PF_MAX_TOTAL, batch_file, &c);
-	r_done(v, "read_many", dir, rc ? rc : (long long)k, t);
+	rc = v->r->ops->read_many(v->r, c.dir, (const char *const *)names, k, PF_SMALL, PF_MAX_TOTAL, batch_file,
+				  &c);
+	r_done(v, "read_many", c.dir, rc ? rc : (long long)k, t);
 	if (rc == -ENOTSUP)
 		__atomic_store_n(&v->batch_off, true, __ATOMIC_RELAXED);
 out:
-	acache_listing_unref(l);
+	for (size_t i = 0; dirs && i < nd; i++)
+		acache_listing_unref(dirs[i].l);
+	for (size_t i = 0; names && i < k; i++)
+		free(names[i]);
+	acache_listing_unref(pl);
+	free(dirs);
 	free(names);
+	free(parent);
+	free(dir);
+}
+
+/* PATH's attributes expired while a walk goes through its directory
+ * (the directory or its parent was subtree-listed lately): list the
+ * directory again (through its parent: the siblings come along) rather
+ * than ask for each file's attributes. */
+static void refresh_for_walk(struct vfs *v, const char *path)
+{
+	struct acache_listing *l = NULL;
+	struct remote_attr a;
+	char *dir, *up = NULL;
+	uint64_t now = acache_now(v->ac);
+
+	if (!v->r->ops->readdir_tree || acache_get_attr(v->ac, path, &a) != ACACHE_MISS ||
+	    !strcmp(path, v->root) || !(dir = parent_of(path)))
+		return;
+	if (tree_recent(v, dir, now) || (strcmp(dir, v->root) && (up = parent_of(dir)) && tree_recent(v, up, now)))
+		get_listing(v, dir, &l);
+	acache_listing_unref(l);
+	free(up);
 	free(dir);
 }
 
@@ -690,6 +1005,7 @@ static int open_file(struct vfs *v, uint64_t ino, int flags, bool fresh, struct 
 	}
 	/* close-to-open: attributes older than attr_timeout are fetched
 	 * again; fresher ones (a listing's included) are trusted */
+	refresh_for_walk(v, path);
 	rc = get_attr(v, path, &a);
 	if (rc)
 		goto out;

@@ -322,6 +322,104 @@ static int be_readdir(struct remote *r, const char *path, struct remote_dirent *
 	return rc;
 }
 
+/* A subtree in one request. GNU: the deepest level (up to MAX_DEPTH)
+ * whose entries number at most MAX_ENTRIES, found by counting with find
+ * (each count stops at the cap: head closes the pipe), then the
+ * unreadable directories above it, then one find -xdev -exec stat of
+ * everything down to it. Busybox: two levels at most, from the shell's
+ * globs: the top's group, then each readable subdirectory's group while
+ * the entries counted stay under the cap (a glob per directory, linear:
+ * no quadratic `set -- "$@"` loop). */
+static int be_readdir_tree(struct remote *r, const char *path, unsigned max_depth, size_t max_entries,
+			   int (*cb)(void *arg, const char *rel, struct remote_dirent *ents, size_t n), void *arg)
+{
+	struct backend *b = r->priv;
+	struct hp_tree_dir *d = NULL;
+	size_t nd = 0;
+	struct buf p, cmd, out;
+	bool gnu = b->t.gnu_find && b->t.gnu_stat;
+	int rc, st;
+
+	if (max_depth > 16)
+		max_depth = 16;
+	if (max_depth < 2 || max_entries == 0 || max_entries > ENTRIES_MAX) {
+		struct remote_dirent *ents;
+		size_t n;
+
+		rc = be_readdir(r, path, &ents, &n);
+		return rc ? rc : cb(arg, "", ents, n);
+	}
+	rc = be_full_path(b, path, &p);
+	buf_init(&cmd, 16384);
+	buf_init(&out, LISTING_MAX);
+	if (!rc && gnu)
+		rc = hq_cmd(&cmd,
+			    CD_OR_FAIL "[ -r . ] || { echo 'podfs: Permission denied'; exit 1; }; "
+			    "d=%u; while [ $d -gt 1 ] && [ $(find . -mindepth 1 -maxdepth $d -xdev -printf x 2>/dev/null "
+			    "| head -c %llu | wc -c) -gt %llu ]; do d=$((d-1)); done; printf '%%s\\0' $d; "
+			    "[ $d -eq 1 ] || find . -mindepth 1 -maxdepth $((d-1)) -xdev -type d ! \\( -readable -executable \\) "
+			    "-printf '%%p/\\0' 2>/dev/null; printf '/\\0'; "
+			    "find . -maxdepth $d -xdev -exec stat --printf %q -- {} + 2>/dev/null; true",
+			    p.data, p.data, p.data, max_depth, (unsigned long long)max_entries + 1,
+			    (unsigned long long)max_entries, FMT_GNU "\\0%n\\0");
+	else if (!rc)
+		rc = hq_cmd(&cmd,
+			    CD_OR_FAIL "[ -r . ] || { echo 'podfs: Permission denied'; exit 1; }; "
+			    "podfs_ls1() { set -- \"$1\"/* \"$1\"/.[!.]* \"$1\"/..?*; for f; do "
+			    "if [ -e \"$f\" ] || [ -L \"$f\" ]; then printf '%%s\\0' \"$f\"; fi; done; printf '/\\0'; "
+			    "stat -c %q -- \"$@\" 2>/dev/null; printf '\\0'; }; "
+			    "stat -c %q -- . || exit 1; podfs_ls1 .; t=0; for d in ./* ./.[!.]* ./..?*; do "
+			    "[ -d \"$d\" ] && [ ! -L \"$d\" ] && [ -r \"$d\" ] && [ -x \"$d\" ] || continue; "
+			    "set -- \"$d\"/* \"$d\"/.[!.]* \"$d\"/..?*; t=$((t+$#)); [ $t -le %llu ] || break; "
+			    "printf '%%s/\\0' \"$d\"; podfs_ls1 \"$d\"; done; true",
+			    p.data, p.data, p.data, FMT_BB, FMT_BB, (unsigned long long)max_entries);
+	for (int attempt = 0; !rc && attempt < 3; attempt++) {
+		buf_reset(&out);
+		rc = run(b, cmd.data, &out, &st);
+		if (rc == -E2BIG) {
+			log_warn("directory %s: subtree listing larger than %u MiB", path, LISTING_MAX >> 20);
+			rc = -EFBIG;
+		}
+		if (rc)
+			break;
+		if (st) {
+			rc = be_fail_from(&out, st);
+			break;
+		}
+		rc = gnu ? hp_tree_records(out.data, out.len, ENTRIES_MAX, &d, &nd)
+			 : hp_tree_groups(out.data, out.len, ENTRIES_MAX, &d, &nd);
+		if (rc != -EAGAIN)
+			break;
+		rc = 0; /* an entry vanished meanwhile: list again */
+		if (attempt == 2)
+			rc = -EIO;
+	}
+	if (rc == -EPROTO) {
+		log_warn("unexpected subtree listing output for %s", path);
+		rc = -EIO;
+	}
+	if (rc == -EFBIG) {
+		/* too big for one answer: one level as ever */
+		struct remote_dirent *ents;
+		size_t n;
+
+		rc = be_readdir(r, path, &ents, &n);
+		if (!rc)
+			rc = cb(arg, "", ents, n);
+	}
+	log_debug("subtree listing of %s: rc %d, %zu directories, %zu bytes", path, rc, nd, out.len);
+	for (size_t i = 0; !rc && i < nd; i++) {
+		rc = cb(arg, d[i].rel, d[i].ents, d[i].n);
+		d[i].ents = NULL;
+		d[i].n = 0;
+	}
+	hp_tree_free(d, nd);
+	buf_cleanup(&p);
+	buf_cleanup(&cmd);
+	buf_cleanup(&out);
+	return rc;
+}
+
 static ssize_t be_read(struct remote *r, const char *path, uint64_t off, void *dst, size_t len)
 {
 	struct backend *b = r->priv;
@@ -454,6 +552,7 @@ struct many_ctx {
 	const char *const *names;
 	size_t n;
 	size_t max_each;
+	size_t next; /* where to look first */
 	struct buf cur;
 	char *curname;
 	int (*cb)(void *arg, const char *name, const void *data, size_t len);
@@ -467,14 +566,19 @@ static int many_entry(void *arg, const struct htar_entry *e)
 
 	if (e->type != 'f' || e->size > c->max_each)
 		return 1;
-	/* Only what we asked for: the pod's tar may say anything. */
-	for (size_t i = 0; i < c->n; i++)
+	/* Only what we asked for: the pod's tar may say anything. It
+	 * archives in the order asked: look at the next name first. */
+	for (size_t k = 0; k < c->n; k++) {
+		size_t i = (c->next + k) % c->n;
+
 		if (!strcmp(c->names[i], e->name)) {
+			c->next = i + 1;
 			free(c->curname);
 			c->curname = strdup(e->name);
 			buf_reset(&c->cur);
 			return c->curname ? 0 : -ENOMEM;
 		}
+	}
 	return 1;
 }
 
@@ -712,6 +816,7 @@ static void be_changed(struct remote *r, const char *path)
 static const struct remote_ops ops = {
 	.getattr = be_getattr,
 	.readdir = be_readdir,
+	.readdir_tree = be_readdir_tree,
 	.read = be_read,
 	.readlink = be_readlink,
 	.statfs = be_statfs,

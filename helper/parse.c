@@ -344,3 +344,468 @@ fail:
 	remote_dirents_free(v, cnt);
 	return rc;
 }
+
+/* ---- subtree listings ---- */
+
+void hp_tree_free(struct hp_tree_dir *d, size_t n)
+{
+	if (!d)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		free(d[i].rel);
+		remote_dirents_free(d[i].ents, d[i].n);
+	}
+	free(d);
+}
+
+/* "a/b/c" (LEN bytes): every component 1 to 255 bytes, neither "." nor
+ * "..". *DEPTH gets the number of components, *PLEN the length of the
+ * parent's part ("a/b"; 0 for one component). */
+static int check_rel(const char *s, size_t len, size_t *depth, size_t *plen)
+{
+	size_t i = 0, d = 0, last = 0;
+
+	if (len == 0)
+		return -EPROTO;
+	while (i <= len) {
+		size_t j = i;
+
+		while (j < len && s[j] != '/')
+			j++;
+		size_t cl = j - i;
+
+		if (cl == 0 || cl > NAME_MAX_BYTES || (cl == 1 && s[i] == '.') ||
+		    (cl == 2 && s[i] == '.' && s[i + 1] == '.'))
+			return -EPROTO;
+		d++;
+		last = i;
+		i = j + 1;
+	}
+	*depth = d;
+	*plen = last ? last - 1 : 0;
+	return 0;
+}
+
+struct trec {
+	const char *rel;
+	size_t rl, plen, depth;
+	struct remote_attr a;
+	long parent; /* record index; -1: the top; -2: none (dropped) */
+	long group;  /* index of its listing in the output; -1: not listed */
+};
+
+struct span {
+	const char *p;
+	size_t l;
+};
+
+static int span_cmp(const char *a, size_t al, const char *b, size_t bl)
+{
+	int c = memcmp(a, b, al < bl ? al : bl);
+
+	return c ? c : (al < bl ? -1 : al > bl);
+}
+
+/* qsort takes no argument: the records being sorted, per thread */
+static _Thread_local const struct trec *tl_recs;
+
+static int rec_idx_cmp(const void *x, const void *y)
+{
+	const struct trec *a = &tl_recs[*(const size_t *)x], *b = &tl_recs[*(const size_t *)y];
+
+	return span_cmp(a->rel, a->rl, b->rel, b->rl);
+}
+
+static int span_qcmp(const void *x, const void *y)
+{
+	const struct span *a = x, *b = y;
+
+	return span_cmp(a->p, a->l, b->p, b->l);
+}
+
+/* The record called P (L bytes) through the sorted index, or -1. */
+static long rec_find(const struct trec *r, const size_t *idx, size_t n, const char *p, size_t l)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = span_cmp(r[idx[mid]].rel, r[idx[mid]].rl, p, l);
+
+		if (c == 0)
+			return (long)idx[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+/* Group records R (N of them, below a top with attributes TOP) into
+ * listings: a directory above DEPTH, on its parent's device, not in NEG,
+ * whose parent is listed, is listed. */
+static int build_tree(struct trec *r, size_t n, const struct remote_attr *top, size_t depth, struct span *neg,
+		      size_t nneg, struct hp_tree_dir **out, size_t *count)
+{
+	size_t *idx = malloc((n ? n : 1) * sizeof(*idx)), ndirs = 1;
+	struct hp_tree_dir *d = NULL;
+	size_t *fill = NULL;
+	int rc = -ENOMEM;
+
+	if (!idx)
+		goto out;
+	for (size_t i = 0; i < n; i++)
+		idx[i] = i;
+	tl_recs = r;
+	qsort(idx, n, sizeof(*idx), rec_idx_cmp);
+	qsort(neg, nneg, sizeof(*neg), span_qcmp);
+	for (size_t i = 1; i < n; i++)
+		if (!span_cmp(r[idx[i]].rel, r[idx[i]].rl, r[idx[i - 1]].rel, r[idx[i - 1]].rl)) {
+			rc = -EPROTO; /* a name twice */
+			goto out;
+		}
+	for (size_t i = 0; i < n; i++) {
+		r[i].group = -1;
+		r[i].parent = r[i].plen ? rec_find(r, idx, n, r[i].rel, r[i].plen) : -1;
+		if (r[i].plen && r[i].parent < 0)
+			r[i].parent = -2;
+	}
+	/* parents before children: level by level */
+	for (size_t k = 1; k < depth; k++)
+		for (size_t i = 0; i < n; i++) {
+			const struct remote_attr *pa;
+			struct span key = { r[i].rel, r[i].rl };
+
+			if (r[i].depth != k || !S_ISDIR(r[i].a.mode) || r[i].parent == -2)
+				continue;
+			if (r[i].parent >= 0 && r[r[i].parent].group < 0)
+				continue;
+			pa = r[i].parent >= 0 ? &r[r[i].parent].a : top;
+			if (r[i].a.dev != pa->dev || (nneg && bsearch(&key, neg, nneg, sizeof(*neg), span_qcmp)))
+				continue;
+			r[i].group = (long)ndirs++;
+		}
+	d = calloc(ndirs, sizeof(*d));
+	fill = calloc(ndirs, sizeof(*fill));
+	if (!d || !fill)
+		goto out;
+	d[0].rel = strdup("");
+	if (!d[0].rel)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		long g = r[i].parent == -1 ? 0 : r[i].parent >= 0 ? r[r[i].parent].group : -1;
+
+		if (g >= 0)
+			d[g].n++;
+		if (r[i].group > 0 && !(d[r[i].group].rel = strndup(r[i].rel, r[i].rl)))
+			goto out;
+	}
+	for (size_t g = 0; g < ndirs; g++)
+		if (!(d[g].ents = calloc(d[g].n ? d[g].n : 1, sizeof(*d[g].ents))))
+			goto out;
+	for (size_t i = 0; i < n; i++) {
+		long g = r[i].parent == -1 ? 0 : r[i].parent >= 0 ? r[r[i].parent].group : -1;
+		size_t off = r[i].plen ? r[i].plen + 1 : 0;
+		struct remote_dirent *e;
+
+		if (g < 0)
+			continue;
+		e = &d[g].ents[fill[g]];
+		if (!(e->name = strndup(r[i].rel + off, r[i].rl - off)))
+			goto out;
+		e->attr = r[i].a;
+		fill[g]++;
+	}
+	*out = d;
+	*count = ndirs;
+	d = NULL;
+	rc = 0;
+out:
+	if (d) {
+		/* entries not filled yet have NULL names: free what there is */
+		for (size_t g = 0; g < ndirs; g++)
+			d[g].n = fill ? fill[g] : 0;
+		hp_tree_free(d, ndirs);
+	}
+	free(fill);
+	free(idx);
+	return rc;
+}
+
+/* The next NUL-terminated field at *POS: its start and length. */
+static int next_field(const char *s, size_t n, size_t *pos, const char **f, size_t *fl)
+{
+	const char *z = *pos < n ? memchr(s + *pos, '\0', n - *pos) : NULL;
+
+	if (!z)
+		return -EPROTO;
+	*f = s + *pos;
+	*fl = (size_t)(z - *f);
+	*pos += *fl + 1;
+	return 0;
+}
+
+int hp_tree_records(const char *s, size_t n, size_t max, struct hp_tree_dir **out, size_t *count)
+{
+	struct trec *r = NULL;
+	struct span *neg = NULL;
+	size_t nr = 0, cr = 0, nneg = 0, cneg = 0, pos = 0, fl;
+	struct remote_attr top;
+	bool have_top = false;
+	uint64_t depth;
+	const char *f;
+	int rc;
+
+	*out = NULL;
+	*count = 0;
+	if ((rc = next_field(s, n, &pos, &f, &fl)))
+		return rc;
+	if (parse_u64(f, fl, 64, &depth) || depth < 1)
+		return -EPROTO;
+	/* unreadable directories, up to "/" */
+	for (;;) {
+		size_t dd, pl;
+
+		if ((rc = next_field(s, n, &pos, &f, &fl)))
+			goto out;
+		if (fl == 1 && f[0] == '/')
+			break;
+		if (fl < 4 || f[0] != '.' || f[1] != '/' || f[fl - 1] != '/' ||
+		    check_rel(f + 2, fl - 3, &dd, &pl)) {
+			rc = -EPROTO;
+			goto out;
+		}
+		if (nneg == max) {
+			rc = -E2BIG;
+			goto out;
+		}
+		if (nneg == cneg) {
+			size_t nc = cneg ? 2 * cneg : 16;
+			struct span *nv = realloc(neg, nc * sizeof(*nv));
+
+			if (!nv) {
+				rc = -ENOMEM;
+				goto out;
+			}
+			neg = nv;
+			cneg = nc;
+		}
+		neg[nneg].p = f + 2;
+		neg[nneg++].l = fl - 3;
+	}
+	while (pos < n) {
+		const char *st, *nm;
+		size_t sl, nl;
+		struct remote_attr a;
+
+		if ((rc = next_field(s, n, &pos, &st, &sl)) || (rc = next_field(s, n, &pos, &nm, &nl)))
+			goto out;
+		if (hp_stat_line(st, sl, &a)) {
+			rc = -EPROTO;
+			goto out;
+		}
+		if (nl == 1 && nm[0] == '.') {
+			if (have_top || !S_ISDIR(a.mode)) {
+				rc = -EPROTO;
+				goto out;
+			}
+			top = a;
+			have_top = true;
+			continue;
+		}
+		if (nr == max) {
+			rc = -E2BIG;
+			goto out;
+		}
+		if (nr == cr) {
+			size_t nc = cr ? 2 * cr : 64;
+			struct trec *nv = realloc(r, nc * sizeof(*nv));
+
+			if (!nv) {
+				rc = -ENOMEM;
+				goto out;
+			}
+			r = nv;
+			cr = nc;
+		}
+		struct trec *t = &r[nr];
+
+		if (nl < 3 || nm[0] != '.' || nm[1] != '/' || check_rel(nm + 2, nl - 2, &t->depth, &t->plen) ||
+		    t->depth > depth) {
+			rc = -EPROTO;
+			goto out;
+		}
+		t->rel = nm + 2;
+		t->rl = nl - 2;
+		t->a = a;
+		nr++;
+	}
+	if (!have_top) {
+		rc = -EPROTO;
+		goto out;
+	}
+	rc = build_tree(r, nr, &top, (size_t)depth, neg, nneg, out, count);
+out:
+	free(r);
+	free(neg);
+	return rc;
+}
+
+/* One group at *POS: names PREFIX ENTRY NUL up to "/\0", then one stat
+ * line per name up to a NUL. -EAGAIN when the lines do not match the
+ * names (the group is consumed all the same). *TOTAL counts entries
+ * against MAX. */
+static int parse_group(const char *s, size_t n, size_t *pos, const char *prefix, size_t pl, size_t max,
+		       size_t *total, struct remote_dirent **out, size_t *cnt)
+{
+	struct remote_dirent *v = NULL;
+	size_t c = 0, cap = 0, k = 0, fl;
+	const char *f, *z;
+	int rc;
+
+	*out = NULL;
+	*cnt = 0;
+	for (;;) {
+		if ((rc = next_field(s, n, pos, &f, &fl)))
+			goto fail;
+		if (fl == 1 && f[0] == '/')
+			break;
+		if (fl <= pl || memcmp(f, prefix, pl)) {
+			rc = -EPROTO;
+			goto fail;
+		}
+		if (*total == max) {
+			rc = -E2BIG;
+			goto fail;
+		}
+		if ((rc = add_entry(&v, &c, &cap, SIZE_MAX, f + pl, fl - pl)))
+			goto fail;
+		(*total)++;
+	}
+	z = *pos < n ? memchr(s + *pos, '\0', n - *pos) : NULL;
+	if (!z) {
+		rc = -EPROTO;
+		goto fail;
+	}
+	rc = 0;
+	for (size_t i = *pos, end = (size_t)(z - s); i < end;) {
+		const char *nl = memchr(s + i, '\n', end - i);
+		struct remote_attr a;
+
+		if (!nl || hp_stat_line(s + i, (size_t)(nl - (s + i)), &a)) {
+			rc = -EPROTO;
+			goto fail;
+		}
+		if (k < c)
+			v[k].attr = a;
+		k++;
+		i = (size_t)(nl + 1 - s);
+	}
+	*pos = (size_t)(z + 1 - s);
+	if (k > c) {
+		rc = -EPROTO; /* more lines than names */
+		goto fail;
+	}
+	if (k < c) {
+		rc = -EAGAIN;
+		goto fail;
+	}
+	*out = v;
+	*cnt = c;
+	return 0;
+fail:
+	remote_dirents_free(v, c);
+	return rc;
+}
+
+int hp_tree_groups(const char *s, size_t n, size_t max, struct hp_tree_dir **out, size_t *count)
+{
+	struct hp_tree_dir *d = NULL;
+	struct remote_attr top;
+	const char *nl = memchr(s, '\n', n);
+	size_t nd = 0, cd = 0, pos, total = 0;
+	char *prefix = NULL;
+	int rc;
+
+	*out = NULL;
+	*count = 0;
+	if (!nl || hp_stat_line(s, (size_t)(nl - s), &top) || !S_ISDIR(top.mode))
+		return -EPROTO;
+	pos = (size_t)(nl + 1 - s);
+	d = calloc(1, sizeof(*d));
+	if (!d || !(d->rel = strdup(""))) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	nd = cd = 1;
+	rc = parse_group(s, n, &pos, "./", 2, max, &total, &d[0].ents, &d[0].n);
+	if (rc)
+		goto fail;
+	while (pos < n) {
+		const char *f;
+		size_t fl, dd, pl;
+		const struct remote_dirent *e = NULL;
+		struct remote_dirent *ents;
+		size_t ne;
+
+		if ((rc = next_field(s, n, &pos, &f, &fl)))
+			goto fail;
+		/* "./NAME/": NAME a directory of the top on its device, once */
+		if (fl < 4 || f[0] != '.' || f[1] != '/' || f[fl - 1] != '/' || check_rel(f + 2, fl - 3, &dd, &pl) ||
+		    dd != 1) {
+			rc = -EPROTO;
+			goto fail;
+		}
+		for (size_t i = 0; i < d[0].n && !e; i++)
+			if (strlen(d[0].ents[i].name) == fl - 3 && !memcmp(d[0].ents[i].name, f + 2, fl - 3))
+				e = &d[0].ents[i];
+		for (size_t g = 1; g < nd && e; g++)
+			if (strlen(d[g].rel) == fl - 3 && !memcmp(d[g].rel, f + 2, fl - 3))
+				e = NULL;
+		if (!e || !S_ISDIR(e->attr.mode)) {
+			rc = -EPROTO;
+			goto fail;
+		}
+		free(prefix);
+		if (!(prefix = strndup(f, fl))) {
+			rc = -ENOMEM;
+			goto fail;
+		}
+		rc = parse_group(s, n, &pos, prefix, fl, max, &total, &ents, &ne);
+		if (rc == -EAGAIN || (rc == 0 && e->attr.dev != top.dev)) {
+			remote_dirents_free(ents, ne);
+			continue; /* changed while listed, or another filesystem: not listed */
+		}
+		if (rc)
+			goto fail;
+		if (nd == cd) {
+			size_t nc = 2 * cd;
+			struct hp_tree_dir *nv = realloc(d, nc * sizeof(*nv));
+
+			if (!nv) {
+				remote_dirents_free(ents, ne);
+				rc = -ENOMEM;
+				goto fail;
+			}
+			d = nv;
+			cd = nc;
+		}
+		d[nd].ents = ents;
+		d[nd].n = ne;
+		if (!(d[nd].rel = strndup(f + 2, fl - 3))) {
+			remote_dirents_free(ents, ne);
+			rc = -ENOMEM;
+			goto fail;
+		}
+		nd++;
+	}
+	free(prefix);
+	*out = d;
+	*count = nd;
+	return 0;
+fail:
+	free(prefix);
+	hp_tree_free(d, nd);
+	return rc;
+}

@@ -28,4 +28,30 @@ int hp_listing_names_then_stats(const char *s, size_t n, size_t max, struct remo
 				size_t *count);
 int hp_listing_records(const char *s, size_t n, size_t max, struct remote_dirent **out, size_t *count);
 
+/* Subtree listings: a directory and directories below it in one output.
+ * One listed directory: REL is "" for the top, else its path below the
+ * top ("a", "a/b"); ENTS as a one-level listing gives them. */
+struct hp_tree_dir {
+	char *rel;
+	struct remote_dirent *ents;
+	size_t n;
+};
+void hp_tree_free(struct hp_tree_dir *d, size_t n); /* NULL ok */
+/* GNU tier: "DEPTH\0", then "./REL/\0" for each directory above DEPTH the
+ * pod could not list (unreadable), "/\0", then records "STATLINE\0./REL\0"
+ * (find's order, "." first as "STATLINE\0.\0") of everything down to
+ * DEPTH levels. A directory counts as listed when it is above DEPTH, on
+ * its parent's device (find -xdev), not marked unreadable and its parent
+ * is listed; records below one not listed are dropped. At most MAX
+ * records. OUT gets the top first, then every listed directory. */
+int hp_tree_records(const char *s, size_t n, size_t max, struct hp_tree_dir **out, size_t *count);
+/* Busybox tier, two levels: "." 's stat line and '\n', then the top's
+ * group, then for each subdirectory listed "./NAME/\0" and its group. A
+ * group: names "./[NAME/]ENTRY\0", "/\0", one stat line per name, "\0".
+ * A top group whose stat lines do not match its names is -EAGAIN (an
+ * entry vanished: ask again); such a subdirectory group is dropped. A
+ * subdirectory must be a directory of the top's listing on the top's
+ * device. At most MAX entries in all. */
+int hp_tree_groups(const char *s, size_t n, size_t max, struct hp_tree_dir **out, size_t *count);
+
 #endif

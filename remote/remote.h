@@ -106,6 +106,8 @@ struct remote_ops {
 	int (*statfs)(struct remote *r, const char *path, struct statvfs *out);
 	/* Optional (NULL when unsupported): the contents of several small
 	 * regular files of directory DIR in one round trip ("tar slices").
+	 * A name is an entry of DIR or a path below it ("sub/name": no
+	 * empty, "." or ".." component), reported to CB as given.
 	 * CB is called once per file found with its whole content (files
 	 * larger than MAX_EACH are left out); files that vanished are simply
 	 * not reported. At most MAX_TOTAL bytes in all. Returns 0, -ENOTSUP
@@ -113,6 +115,19 @@ struct remote_ops {
 	int (*read_many)(struct remote *r, const char *dir, const char *const *names, size_t n,
 			 size_t max_each, size_t max_total,
 			 int (*cb)(void *arg, const char *name, const void *data, size_t len), void *arg);
+	/* Optional (NULL when unsupported): directory PATH's listing as
+	 * readdir gives it, plus the listings of directories below it, in
+	 * one round trip: at most MAX_DEPTH levels (1: PATH alone), fewer
+	 * where the subtree holds more than about MAX_ENTRIES entries.
+	 * Directories below that are not listed (too deep, over the cap,
+	 * another filesystem, unreadable, changed while listed) are not
+	 * reported. CB is called for PATH first (REL "") and then once per
+	 * listed directory (REL its path below PATH: "a", "a/b"), and takes
+	 * ENTS (free them with remote_dirents_free). Returns 0, PATH's errno
+	 * as readdir would, or CB's error (which ends the call). */
+	int (*readdir_tree)(struct remote *r, const char *path, unsigned max_depth, size_t max_entries,
+			    int (*cb)(void *arg, const char *rel, struct remote_dirent *ents, size_t n),
+			    void *arg);
 	/* Optional (NULL when unsupported): the SHA-256 of regular file
 	 * PATH's content (a symlink is followed, as the pod's tool does) as
 	 * 64 lowercase hex digits and a NUL in OUT. The pod reads the whole

@@ -941,6 +941,147 @@ static void mem_destroy(struct remote *r)
 	free(m);
 }
 
+/* ---- readdir_tree ---- */
+
+struct tree_dir {
+	char *rel;
+	struct mnode *node;
+	unsigned level;
+	struct remote_dirent *ents;
+	size_t n;
+};
+
+/* Entries at levels 1..DEPTH below N. Locked. */
+static size_t tree_count(const struct mnode *n, unsigned depth)
+{
+	size_t c = 0;
+
+	if (depth == 0)
+		return 0;
+	for (size_t i = 0; i < n->nkids; i++)
+		c += 1 + (is_dir(n->kids[i]) ? tree_count(n->kids[i], depth - 1) : 0);
+	return c;
+}
+
+/* PATH's error rule for readdir or readdir_tree, or 0. Locked. */
+static int tree_rule(struct mem *m, const char *path)
+{
+	int err = 0;
+
+	for (struct rule *ru = m->rules; ru; ru = ru->next)
+		if ((ru->mask & (REMOTE_MEM_OPMASK(REMOTE_MEM_READDIR) | REMOTE_MEM_OPMASK(REMOTE_MEM_READDIR_TREE))) &&
+		    strcmp(ru->path, path) == 0)
+			err = ru->err;
+	return err;
+}
+
+static char *tree_join(const char *a, const char *b)
+{
+	size_t al = strlen(a), bl = strlen(b);
+	char *s = malloc(al + bl + 2);
+
+	if (!s)
+		return NULL;
+	memcpy(s, a, al);
+	s[al] = '/';
+	memcpy(s + al + 1, b, bl + 1);
+	return s;
+}
+
+/* The deepest level (at most MAX_DEPTH) whose subtree has at most
+ * MAX_ENTRIES entries, as the backend's GNU tier picks it; subdirectories
+ * with an error rule (readdir or readdir_tree) are not listed. */
+static int mem_readdir_tree(struct remote *r, const char *path, unsigned max_depth, size_t max_entries,
+			    int (*cb)(void *arg, const char *rel, struct remote_dirent *ents, size_t n), void *arg)
+{
+	struct mem *m = M(r);
+	struct tree_dir *t = NULL;
+	size_t nt = 0, ct = 0;
+	unsigned depth = 1;
+	struct mnode *n;
+	int rc = begin(m, REMOTE_MEM_READDIR_TREE, path);
+
+	if (rc == 0)
+		rc = tree_rule(m, path); /* a readdir rule too: it is a readdir */
+	if (rc == 0)
+		rc = walk(m, path, &n);
+	if (rc == 0 && !is_dir(n))
+		rc = -ENOTDIR;
+	if (rc)
+		goto out;
+	while (depth < max_depth && tree_count(n, depth + 1) <= max_entries)
+		depth++;
+	if (!(t = calloc(1, sizeof(*t))) || !(t[0].rel = strdup(""))) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	t[0].node = n;
+	nt = ct = 1;
+	for (size_t i = 0; i < nt; i++) {
+		struct mnode *d = t[i].node;
+
+		if (!(t[i].ents = calloc(d->nkids ? d->nkids : 1, sizeof(*t[i].ents)))) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		for (size_t k = 0; k < d->nkids; k++) {
+			struct mnode *kd = d->kids[k];
+
+			if (!(t[i].ents[k].name = strdup(kd->name))) {
+				rc = -ENOMEM;
+				goto out;
+			}
+			t[i].n++;
+			t[i].ents[k].attr = kd->in->attr;
+			if (!is_dir(kd) || t[i].level + 1 >= depth)
+				continue;
+			char *rel = t[i].rel[0] ? tree_join(t[i].rel, kd->name) : strdup(kd->name);
+			char *full = rel ? tree_join(strcmp(path, "/") ? path : "", rel) : NULL;
+			bool skip = !full || tree_rule(m, full) != 0;
+
+			free(full);
+			if (!rel || !full) {
+				free(rel);
+				rc = -ENOMEM;
+				goto out;
+			}
+			if (skip) {
+				free(rel);
+				continue;
+			}
+			if (nt == ct) {
+				struct tree_dir *nv = realloc(t, 2 * ct * sizeof(*nv));
+
+				if (!nv) {
+					free(rel);
+					rc = -ENOMEM;
+					goto out;
+				}
+				t = nv;
+				ct *= 2;
+			}
+			memset(&t[nt], 0, sizeof(t[nt]));
+			t[nt].rel = rel;
+			t[nt].node = kd;
+			t[nt].level = t[i].level + 1;
+			nt++;
+		}
+	}
+out:
+	pthread_mutex_unlock(&m->lock);
+	for (size_t i = 0; i < nt; i++) {
+		if (rc == 0) {
+			rc = cb(arg, t[i].rel, t[i].ents, t[i].n);
+			t[i].ents = NULL;
+			t[i].n = 0;
+		}
+		remote_dirents_free(t[i].ents, t[i].n);
+		free(t[i].rel);
+	}
+	free(t);
+	return rc;
+}
+
 struct many_item {
 	char *name;
 	char *data;
@@ -1864,6 +2005,11 @@ static const struct remote_ops mem_ops = {
 void remote_mem_enable_read_many(struct remote *r)
 {
 	M(r)->ops.read_many = mem_read_many;
+}
+
+void remote_mem_enable_readdir_tree(struct remote *r)
+{
+	M(r)->ops.readdir_tree = mem_readdir_tree;
 }
 
 void remote_mem_disable_writes(struct remote *r)

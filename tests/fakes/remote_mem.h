@@ -62,6 +62,7 @@ enum remote_mem_op {
 	REMOTE_MEM_MAY_WRITE, /* may_write: -EROFS while read-only, rules apply */
 	REMOTE_MEM_WRITE_MANY, /* one per call; rules: see write_many below */
 	REMOTE_MEM_CHECKSUM, /* a read op (after the write ops: added later) */
+	REMOTE_MEM_READDIR_TREE, /* one per call; rules: see below */
 	REMOTE_MEM_NOPS
 };
 
@@ -117,6 +118,11 @@ uint64_t remote_mem_bytes_written(struct remote *r);
 void remote_mem_reset_counts(struct remote *r);
 /* Offer read_many (batches of small files), off by default. */
 void remote_mem_enable_read_many(struct remote *r);
+/* Offer readdir_tree (subtree listings), off by default: the deepest
+ * level whose subtree has at most max_entries entries, as the backend's
+ * GNU tier; a subdirectory with an error rule for READDIR or
+ * READDIR_TREE is not listed (a rule on PATH itself fails the call). */
+void remote_mem_enable_readdir_tree(struct remote *r);
 /* checksum (offered by default): SHA-256 (OpenSSL) of a regular file,
  * symlinks followed as sha256sum does; -EISDIR, -EINVAL for other types.
  * Link OpenSSL::Crypto. Not counted in remote_mem_bytes_read (no data

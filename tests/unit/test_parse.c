@@ -1072,6 +1072,297 @@ static uint32_t rnd(void)
 	return (uint32_t)(rnd_state >> 32);
 }
 
+/* ------------------------------------------------------------------ */
+/* Subtree listings */
+
+#define DIR_DEV1 "41ed 2 0 0 4096 8 100 1 1 1 1 0 0"
+#define DIR_DEV2 "41ed 2 0 0 4096 8 101 2 1 1 1 0 0"
+#define REG_DEV1 "81a4 1 0 0 3 8 102 1 1 1 1 0 0"
+
+typedef int (*tree_fn)(const char *s, size_t n, size_t max, struct hp_tree_dir **out, size_t *count);
+
+static int tree_copy(tree_fn fn, const char *s, size_t n, size_t max, struct hp_tree_dir **out, size_t *count)
+{
+	char *p = malloc(n ? n : 1);
+	int rc;
+
+	assert_non_null(p);
+	memcpy(p, s, n);
+	rc = fn(p, n, max, out, count);
+	free(p);
+	if (rc) {
+		assert_null(*out);
+		assert_int_equal(*count, 0);
+	}
+	return rc;
+}
+
+/* "rel:name,name;" per directory into OUT */
+static void tree_text(const struct hp_tree_dir *d, size_t n, char *out, size_t cap)
+{
+	out[0] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		snprintf(out + strlen(out), cap - strlen(out), "%s:", d[i].rel);
+		for (size_t k = 0; k < d[i].n; k++) {
+			assert_clean_name(d[i].ents[k].name);
+			snprintf(out + strlen(out), cap - strlen(out), "%s%s", k ? "," : "", d[i].ents[k].name);
+		}
+		snprintf(out + strlen(out), cap - strlen(out), ";");
+	}
+}
+
+static void rec(struct buf *b, const char *line, const char *name)
+{
+	assert_int_equal(buf_append(b, line, strlen(line)), 0);
+	assert_int_equal(buf_append(b, "\0", 1), 0);
+	assert_int_equal(buf_append(b, name, strlen(name) + 1), 0);
+}
+
+/* GNU: depth 3; b unreadable; c on another device; d/e/deep at the last
+ * level (not listed); ./c/y below an unlisted directory is dropped */
+static void build_tree_records(struct buf *b)
+{
+	buf_init(b, 1u << 20);
+	assert_int_equal(buf_append(b, "3\0./b/\0/\0", 9), 0);
+	rec(b, DIR_DEV1, ".");
+	rec(b, DIR_DEV1, "./a");
+	rec(b, REG_DEV1, "./a/x");
+	rec(b, DIR_DEV1, "./b");
+	rec(b, DIR_DEV2, "./c");
+	rec(b, REG_DEV1, "./c/y");
+	rec(b, DIR_DEV1, "./d");
+	rec(b, DIR_DEV1, "./d/e");
+	rec(b, DIR_DEV1, "./d/e/deep");
+	rec(b, REG_DEV1, "./f\nnew'line");
+}
+
+static void tree_records_well_formed(void **state)
+{
+	struct hp_tree_dir *d;
+	size_t n;
+	char got[512];
+	struct buf b;
+
+	(void)state;
+	build_tree_records(&b);
+	assert_int_equal(tree_copy(hp_tree_records, b.data, b.len, 100, &d, &n), 0);
+	tree_text(d, n, got, sizeof(got));
+	assert_string_equal(got, ":a,b,c,d,f\nnew'line;a:x;d:e;d/e:deep;");
+	assert_true(S_ISDIR(d[3].ents[0].attr.mode));
+	hp_tree_free(d, n);
+	/* over the cap */
+	assert_int_equal(tree_copy(hp_tree_records, b.data, b.len, 8, &d, &n), -E2BIG);
+	buf_cleanup(&b);
+}
+
+static void tree_records_refuse_bad(void **state)
+{
+	static const char *const names[] = { "./a/../b", "./a//b", "./a/", "/etc", "./", "./.", "a" };
+	static const struct {
+		const char *s;
+		size_t l;
+	} raw[] = {
+		{ "x\0/\0", 4 }, { "0\0/\0", 4 }, { "99\0/\0", 5 }, { "2\0./a\0/\0", 8 },
+		{ "2\0./../\0/\0", 10 }, { "2\0.//\0/\0", 8 }, { "2\0", 2 },
+		{ "2\0/\0" "81a4 1 0 0\0./a\0", 19 },
+	};
+	struct hp_tree_dir *d;
+	struct buf b;
+	size_t n;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		buf_init(&b, 4096);
+		assert_int_equal(buf_append(&b, "2\0/\0", 4), 0);
+		rec(&b, DIR_DEV1, ".");
+		rec(&b, REG_DEV1, names[i]);
+		assert_int_equal(tree_copy(hp_tree_records, b.data, b.len, 100, &d, &n), -EPROTO);
+		buf_cleanup(&b);
+	}
+	/* deeper than the depth said */
+	buf_init(&b, 4096);
+	assert_int_equal(buf_append(&b, "1\0/\0", 4), 0);
+	rec(&b, DIR_DEV1, ".");
+	rec(&b, REG_DEV1, "./a/b");
+	assert_int_equal(tree_copy(hp_tree_records, b.data, b.len, 100, &d, &n), -EPROTO);
+	buf_cleanup(&b);
+	/* a name twice, "." twice, no ".", "." not a directory */
+	buf_init(&b, 4096);
+	assert_int_equal(buf_append(&b, "2\0/\0", 4), 0);
+	rec(&b, DIR_DEV1, ".");
+	rec(&b, REG_DEV1, "./a");
+	rec(&b, REG_DEV1, "./a");
+	assert_int_equal(tree_copy(hp_tree_records, b.data, b.len, 100, &d, &n), -EPROTO);
+	buf_cleanup(&b);
+	buf_init(&b, 4096);
+	assert_int_equal(buf_append(&b, "2\0/\0", 4), 0);
+	rec(&b, DIR_DEV1, ".");
+	rec(&b, DIR_DEV1, ".");
+	assert_int_equal(tree_copy(hp_tree_records, b.data, b.len, 100, &d, &n), -EPROTO);
+	buf_cleanup(&b);
+	buf_init(&b, 4096);
+	assert_int_equal(buf_append(&b, "2\0/\0", 4), 0);
+	rec(&b, REG_DEV1, "./a");
+	assert_int_equal(tree_copy(hp_tree_records, b.data, b.len, 100, &d, &n), -EPROTO);
+	buf_cleanup(&b);
+	buf_init(&b, 4096);
+	assert_int_equal(buf_append(&b, "2\0/\0", 4), 0);
+	rec(&b, REG_DEV1, ".");
+	assert_int_equal(tree_copy(hp_tree_records, b.data, b.len, 100, &d, &n), -EPROTO);
+	buf_cleanup(&b);
+	/* bad depth, bad markers, a bad stat line */
+	for (size_t i = 0; i < sizeof(raw) / sizeof(raw[0]); i++)
+		assert_int_equal(tree_copy(hp_tree_records, raw[i].s, raw[i].l, 100, &d, &n), -EPROTO);
+}
+
+/* Cut at every length: never a crash; a success says nothing the whole
+ * output does not (every entry reported is in it). */
+static void tree_every_length(tree_fn fn, struct buf *b, const char *whole)
+{
+	for (size_t cut = 0; cut < b->len; cut++) {
+		struct hp_tree_dir *d;
+		size_t n;
+		char got[512];
+		int rc = tree_copy(fn, b->data, cut, 100, &d, &n);
+
+		assert_true(rc == 0 || rc == -EPROTO || rc == -EAGAIN);
+		if (rc)
+			continue;
+		tree_text(d, n, got, sizeof(got));
+		for (size_t i = 0; i < n; i++)
+			for (size_t k = 0; k < d[i].n; k++)
+				assert_non_null(strstr(whole, d[i].ents[k].name));
+		hp_tree_free(d, n);
+	}
+}
+
+static void tree_records_truncated_every_length(void **state)
+{
+	struct buf b;
+
+	(void)state;
+	build_tree_records(&b);
+	tree_every_length(hp_tree_records, &b, ":a,b,c,d,f\nnew'line;a:x;d:e;d/e:deep;");
+	buf_cleanup(&b);
+}
+
+static void group(struct buf *b, const char *prefix, const char *const *names, size_t n, const char *const *lines,
+		  size_t nl)
+{
+	for (size_t i = 0; i < n; i++) {
+		assert_int_equal(buf_append(b, prefix, strlen(prefix)), 0);
+		assert_int_equal(buf_append(b, names[i], strlen(names[i]) + 1), 0);
+	}
+	assert_int_equal(buf_append(b, "/\0", 2), 0);
+	for (size_t i = 0; i < nl; i++) {
+		assert_int_equal(buf_append(b, lines[i], strlen(lines[i])), 0);
+		assert_int_equal(buf_append(b, "\n", 1), 0);
+	}
+	assert_int_equal(buf_append(b, "\0", 1), 0);
+}
+
+static void top_line(struct buf *b, const char *line)
+{
+	assert_int_equal(buf_append(b, line, strlen(line)), 0);
+	assert_int_equal(buf_append(b, "\n", 1), 0);
+}
+
+/* busybox: a, c, d directories (c on another device, d changed while
+ * listed: a stat line short), e a file; a empty */
+static void build_tree_groups(struct buf *b)
+{
+	static const char *const top[] = { "a", "c", "d", "e\nx" };
+	static const char *const topl[] = { DIR_DEV1, DIR_DEV2, DIR_DEV1, REG_DEV1 };
+	static const char *const dn[] = { "p", "q" };
+	static const char *const dl[] = { REG_DEV1 };
+
+	buf_init(b, 1u << 20);
+	top_line(b, DIR_DEV1);
+	group(b, "./", top, 4, topl, 4);
+	assert_int_equal(buf_append(b, "./a/\0", 5), 0);
+	group(b, "./a/", NULL, 0, NULL, 0);
+	assert_int_equal(buf_append(b, "./c/\0", 5), 0);
+	group(b, "./c/", dn, 1, dl, 1);
+	assert_int_equal(buf_append(b, "./d/\0", 5), 0);
+	group(b, "./d/", dn, 2, dl, 1);
+}
+
+static void tree_groups_well_formed(void **state)
+{
+	struct hp_tree_dir *d;
+	size_t n;
+	char got[512];
+	struct buf b;
+
+	(void)state;
+	build_tree_groups(&b);
+	assert_int_equal(tree_copy(hp_tree_groups, b.data, b.len, 100, &d, &n), 0);
+	tree_text(d, n, got, sizeof(got));
+	assert_string_equal(got, ":a,c,d,e\nx;a:;");
+	hp_tree_free(d, n);
+	assert_int_equal(tree_copy(hp_tree_groups, b.data, b.len, 5, &d, &n), -E2BIG);
+	tree_every_length(hp_tree_groups, &b, ":a,c,d,e\nx;a:;p,q");
+	buf_cleanup(&b);
+}
+
+static void tree_groups_refuse_bad(void **state)
+{
+	static const char *const top[] = { "a", "e" };
+	static const char *const topl[] = { DIR_DEV1, REG_DEV1 };
+	static const char *const markers[] = { "./e/", "./zz/", "./a/b/", "a/", "./a" };
+	struct hp_tree_dir *d;
+	size_t n;
+	struct buf b;
+
+	(void)state;
+	/* the top changed while listed: ask again */
+	buf_init(&b, 4096);
+	top_line(&b, DIR_DEV1);
+	group(&b, "./", top, 2, topl, 1);
+	assert_int_equal(tree_copy(hp_tree_groups, b.data, b.len, 100, &d, &n), -EAGAIN);
+	buf_cleanup(&b);
+	/* a group for a file, for a name not listed, deeper, bad prefixes */
+	for (size_t i = 0; i < sizeof(markers) / sizeof(markers[0]); i++) {
+		buf_init(&b, 4096);
+		top_line(&b, DIR_DEV1);
+		group(&b, "./", top, 2, topl, 2);
+		assert_int_equal(buf_append(&b, markers[i], strlen(markers[i]) + 1), 0);
+		group(&b, markers[i], NULL, 0, NULL, 0);
+		assert_int_equal(tree_copy(hp_tree_groups, b.data, b.len, 100, &d, &n), -EPROTO);
+		buf_cleanup(&b);
+	}
+	/* a group twice */
+	buf_init(&b, 4096);
+	top_line(&b, DIR_DEV1);
+	group(&b, "./", top, 2, topl, 2);
+	for (int k = 0; k < 2; k++) {
+		assert_int_equal(buf_append(&b, "./a/\0", 5), 0);
+		group(&b, "./a/", NULL, 0, NULL, 0);
+	}
+	assert_int_equal(tree_copy(hp_tree_groups, b.data, b.len, 100, &d, &n), -EPROTO);
+	buf_cleanup(&b);
+	/* names outside the group's directory */
+	buf_init(&b, 4096);
+	top_line(&b, DIR_DEV1);
+	group(&b, "./", top, 2, topl, 2);
+	assert_int_equal(buf_append(&b, "./a/\0", 5), 0);
+	group(&b, "./", top, 1, topl, 1);
+	assert_int_equal(tree_copy(hp_tree_groups, b.data, b.len, 100, &d, &n), -EPROTO);
+	buf_cleanup(&b);
+	/* more lines than names */
+	buf_init(&b, 4096);
+	top_line(&b, DIR_DEV1);
+	group(&b, "./", top, 1, topl, 2);
+	assert_int_equal(tree_copy(hp_tree_groups, b.data, b.len, 100, &d, &n), -EPROTO);
+	buf_cleanup(&b);
+	/* the top not a directory */
+	buf_init(&b, 4096);
+	top_line(&b, REG_DEV1);
+	group(&b, "./", NULL, 0, NULL, 0);
+	assert_int_equal(tree_copy(hp_tree_groups, b.data, b.len, 100, &d, &n), -EPROTO);
+	buf_cleanup(&b);
+}
+
 static void random_garbage(void **state)
 {
 	static const char alphabet[] = "0123456789abcdef ./\n\0-x.";
@@ -1363,6 +1654,11 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(errno_text_bounds),
 	cmocka_unit_test(errno_known_gaps),
 	cmocka_unit_test(records_well_formed),
+	cmocka_unit_test(tree_records_well_formed),
+	cmocka_unit_test(tree_records_refuse_bad),
+	cmocka_unit_test(tree_records_truncated_every_length),
+	cmocka_unit_test(tree_groups_well_formed),
+	cmocka_unit_test(tree_groups_refuse_bad),
 	cmocka_unit_test(records_empty),
 	cmocka_unit_test(records_refuse_bad_names),
 	cmocka_unit_test(records_refuse_bad_framing),

@@ -968,6 +968,55 @@ static void checksum_op(void **state)
 	assert_int_equal(remote_mem_bytes_read(r), 0);
 }
 
+/* readdir_tree callback: "rel(n) " per directory into ARG (a char[512]
+ * or NULL), taking the entries. */
+static int tree_collect(void *arg, const char *rel, struct remote_dirent *ents, size_t n)
+{
+	char *out = arg;
+
+	if (out)
+		snprintf(out + strlen(out), 512 - strlen(out), "%s(%zu) ", rel, n);
+	remote_dirents_free(ents, n);
+	return 0;
+}
+
+static void readdir_tree_levels_cap_and_rules(void **state)
+{
+	char got[512];
+
+	(void)state;
+	assert_null(O->readdir_tree); /* offered on request only */
+	remote_mem_enable_readdir_tree(r);
+	assert_int_equal(remote_mem_add_file(r, "/t/a/f1", "1", 1, 0644), 0);
+	assert_int_equal(remote_mem_add_file(r, "/t/a/f2", "2", 1, 0644), 0);
+	assert_int_equal(remote_mem_add_file(r, "/t/b/c/g", "3", 1, 0644), 0);
+	assert_int_equal(remote_mem_add_file(r, "/t/e", "4", 1, 0644), 0);
+	/* levels: a b e (3), f1 f2 c (6), g (7) */
+	got[0] = '\0';
+	assert_int_equal(r->ops->readdir_tree(r, "/t", 4, 100, tree_collect, got), 0);
+	assert_string_equal(got, "(3) a(2) b(1) b/c(1) ");
+	got[0] = '\0';
+	assert_int_equal(r->ops->readdir_tree(r, "/t", 4, 6, tree_collect, got), 0);
+	assert_string_equal(got, "(3) a(2) b(1) ");
+	got[0] = '\0';
+	assert_int_equal(r->ops->readdir_tree(r, "/t", 4, 5, tree_collect, got), 0);
+	assert_string_equal(got, "(3) ");
+	got[0] = '\0';
+	assert_int_equal(r->ops->readdir_tree(r, "/t", 1, 100, tree_collect, got), 0);
+	assert_string_equal(got, "(3) ");
+	/* a subdirectory that cannot be listed is left out; the top fails */
+	assert_int_equal(remote_mem_set_error(r, "/t/a", -EACCES), 0);
+	got[0] = '\0';
+	assert_int_equal(r->ops->readdir_tree(r, "/t", 4, 100, tree_collect, got), 0);
+	assert_string_equal(got, "(3) b(1) b/c(1) ");
+	assert_int_equal(remote_mem_set_error(r, "/t", -EACCES), 0);
+	assert_int_equal(r->ops->readdir_tree(r, "/t", 4, 100, tree_collect, NULL), -EACCES);
+	assert_int_equal(r->ops->readdir_tree(r, "/t/e", 4, 100, tree_collect, NULL), -ENOTDIR);
+	assert_int_equal(r->ops->readdir_tree(r, "/nope", 4, 100, tree_collect, NULL), -ENOENT);
+	assert_int_equal(remote_mem_count(r, REMOTE_MEM_READDIR_TREE), 8);
+	assert_int_equal(remote_mem_count(r, REMOTE_MEM_READDIR), 0);
+}
+
 static void every_op_is_counted_once(void **state)
 {
 	struct remote_setattr sa = { .valid = REMOTE_SET_ATIME_NOW };
@@ -1001,6 +1050,8 @@ static void every_op_is_counted_once(void **state)
 
 		assert_int_equal(O->checksum(r, "/f", sum), 0);
 	}
+	remote_mem_enable_readdir_tree(r);
+	assert_int_equal(r->ops->readdir_tree(r, "/", 2, 100, tree_collect, NULL), 0);
 	for (int op = REMOTE_MEM_CREATE; op < REMOTE_MEM_NOPS; op++)
 		assert_int_equal(remote_mem_count(r, (enum remote_mem_op)op), 1);
 	assert_int_equal(remote_mem_total(r), REMOTE_MEM_NOPS - REMOTE_MEM_CREATE);
@@ -1144,6 +1195,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test_setup_teardown(fsync_counts_and_checks_the_path, setup, teardown),
 	cmocka_unit_test_setup_teardown(write_many_per_file, setup, teardown),
 	cmocka_unit_test_setup_teardown(checksum_op, setup, teardown),
+	cmocka_unit_test_setup_teardown(readdir_tree_levels_cap_and_rules, setup, teardown),
 	cmocka_unit_test_setup_teardown(every_op_is_counted_once, setup, teardown),
 	cmocka_unit_test_setup_teardown(parent_mtime_bumps_on_every_entry_change, setup, teardown),
 	cmocka_unit_test_setup_teardown(setup_helpers_are_unchanged, setup, teardown),

@@ -932,6 +932,234 @@ static void reading_a_dirs_small_files_is_one_batch(void **state)
 	assert_int_equal(calls(REMOTE_MEM_READ_MANY), 1);
 }
 
+/* find(1) through the vfs: opendir, every entry, lookup, recurse into
+ * directories; returns the entries seen. */
+static size_t walk(uint64_t dir)
+{
+	struct vfs_dir *d;
+	size_t n, seen = 0;
+
+	assert_int_equal(vfs_opendir(fx->v, dir, &d), 0);
+	n = vfs_dir_count(d);
+	for (size_t i = 2; i < n; i++) {
+		struct vfs_entry e, le;
+		const char *name;
+
+		assert_int_equal(vfs_dir_entry(fx->v, d, i, false, &name, &e), 0);
+		assert_int_equal(vfs_lookup(fx->v, dir, name, &le), 0);
+		seen++;
+		if (S_ISDIR(le.st.st_mode))
+			seen += walk(le.ino);
+		vfs_forget(fx->v, le.ino, 1);
+	}
+	vfs_releasedir(fx->v, d);
+	return seen;
+}
+
+static void find_over_a_tree_is_one_subtree_listing(void **state)
+{
+	char path[64];
+	uint64_t tree, d05;
+
+	(void)state;
+	remote_mem_enable_readdir_tree(fx->r);
+	for (int d = 0; d < 20; d++)
+		for (int f = 0; f < 10; f++) {
+			snprintf(path, sizeof(path), "/tree/d%02d/f%02d", d, f);
+			assert_int_equal(remote_mem_add_file(fx->r, path, "x", 1, 0644), 0);
+		}
+	assert_int_equal(remote_mem_add_file(fx->r, "/tree/d00/sub/deep/x", "y", 1, 0644), 0);
+	assert_int_equal(remote_mem_add_dir(fx->r, "/tree/empty", 0755), 0);
+	tree = lookup_ok(ROOT, "tree");
+	remote_mem_reset_counts(fx->r);
+	/* 21 + 200 + sub, deep, x: four levels, one request */
+	assert_int_equal(walk(tree), 224);
+	assert_int_equal(calls(REMOTE_MEM_READDIR_TREE), 1);
+	assert_int_equal(remote_mem_total(fx->r), 1);
+	/* the listings below were cached as fresh: again, nothing asked */
+	assert_int_equal(walk(tree), 224);
+	assert_int_equal(remote_mem_total(fx->r), 1);
+	/* after dir_timeout, with a walk going on: a lookup below lists the
+	 * parent's subtree again, and the walk goes on from the cache */
+	fake_now += 2 * SEC;
+	remote_mem_reset_counts(fx->r);
+	d05 = lookup_ok(tree, "d05");
+	assert_int_equal(walk(d05), 10);
+	assert_int_equal(calls(REMOTE_MEM_READDIR_TREE), 1);
+	assert_int_equal(remote_mem_total(fx->r), 1);
+	vfs_forget(fx->v, d05, 1);
+	/* a subdirectory that cannot be listed is asked for on its own
+	 * (and fails there as readdir would) */
+	fake_now += 2 * SEC;
+	assert_int_equal(remote_mem_set_error(fx->r, "/tree/d07", -EACCES), 0);
+	remote_mem_reset_counts(fx->r);
+	{
+		struct vfs_dir *d;
+		uint64_t d07;
+
+		assert_int_equal(vfs_opendir(fx->v, tree, &d), 0);
+		vfs_releasedir(fx->v, d);
+		d07 = lookup_ok(tree, "d07");
+		assert_int_equal(vfs_opendir(fx->v, d07, &d), -EACCES);
+		assert_int_equal(calls(REMOTE_MEM_READDIR_TREE), 2);
+		vfs_forget(fx->v, d07, 1);
+	}
+	/* "/" with /proc, /sys, /dev hidden is listed one level only */
+	remote_mem_reset_counts(fx->r);
+	{
+		struct vfs_dir *d;
+
+		assert_int_equal(vfs_opendir(fx->v, ROOT, &d), 0);
+		vfs_releasedir(fx->v, d);
+	}
+	assert_int_equal(calls(REMOTE_MEM_READDIR), 1);
+	assert_int_equal(calls(REMOTE_MEM_READDIR_TREE), 0);
+	vfs_forget(fx->v, tree, 1);
+}
+
+static void subtree_listing_too_big_lists_fewer_levels(void **state)
+{
+	char path[64];
+	uint64_t big;
+
+	(void)state;
+	remote_mem_enable_readdir_tree(fx->r);
+	/* 3 dirs of 12,000 entries: over the cap two levels down */
+	for (int d = 0; d < 3; d++)
+		for (int f = 0; f < 12000; f++) {
+			snprintf(path, sizeof(path), "/big/d%d/f%05d", d, f);
+			assert_int_equal(remote_mem_add_file(fx->r, path, "x", 1, 0644), 0);
+		}
+	big = lookup_ok(ROOT, "big");
+	remote_mem_reset_counts(fx->r);
+	assert_int_equal(walk(big), 3 + 36000);
+	/* the top alone, then each directory by itself */
+	assert_int_equal(calls(REMOTE_MEM_READDIR_TREE), 4);
+	assert_int_equal(remote_mem_total(fx->r), 4);
+	vfs_forget(fx->v, big, 1);
+}
+
+/* grep -r through the vfs: every file of every directory opened and read
+ * whole (and checked); returns the files read. */
+static size_t read_tree(uint64_t dir, const char *dpath)
+{
+	struct vfs_dir *d;
+	size_t n, files = 0;
+
+	assert_int_equal(vfs_opendir(fx->v, dir, &d), 0);
+	n = vfs_dir_count(d);
+	for (size_t i = 2; i < n; i++) {
+		struct vfs_entry e, le;
+		const char *name;
+		char path[256], got[64];
+		void *want;
+		size_t wl;
+
+		assert_int_equal(vfs_dir_entry(fx->v, d, i, false, &name, &e), 0);
+		assert_int_equal(vfs_lookup(fx->v, dir, name, &le), 0);
+		snprintf(path, sizeof(path), "%s/%s", dpath, name);
+		if (S_ISDIR(le.st.st_mode)) {
+			files += read_tree(le.ino, path);
+		} else {
+			struct vfs_file *f;
+			bool keep;
+			ssize_t got_n;
+
+			assert_int_equal(vfs_open(fx->v, le.ino, O_RDONLY, &f, &keep), 0);
+			got_n = vfs_read(fx->v, f, 0, got, sizeof(got));
+			assert_int_equal(remote_mem_get_data(fx->r, path, &want, &wl), 0);
+			assert_int_equal(got_n, (ssize_t)wl);
+			assert_memory_equal(got, want, wl);
+			free(want);
+			vfs_release(fx->v, f);
+			files++;
+		}
+		vfs_forget(fx->v, le.ino, 1);
+	}
+	vfs_releasedir(fx->v, d);
+	return files;
+}
+
+static void reading_a_tree_batches_across_directories(void **state)
+{
+	char path[64], data[32];
+	uint64_t tree;
+
+	(void)state;
+	remote_mem_enable_readdir_tree(fx->r);
+	remote_mem_enable_read_many(fx->r);
+	for (int d = 0; d < 40; d++)
+		for (int f = 0; f < 10; f++) {
+			snprintf(path, sizeof(path), "/tree/d%02d/f%02d", d, f);
+			snprintf(data, sizeof(data), "file %d/%d\n", d, f);
+			assert_int_equal(remote_mem_add_file(fx->r, path, data, strlen(data), 0644), 0);
+		}
+	tree = lookup_ok(ROOT, "tree");
+	{
+		struct vfs_dir *d;
+
+		assert_int_equal(vfs_opendir(fx->v, tree, &d), 0);
+		vfs_releasedir(fx->v, d);
+	}
+	/* one file changes after the listing: read on its own, never the
+	 * batch's bytes under the listing's stamp */
+	assert_int_equal(remote_mem_set_data(fx->r, "/tree/d03/f04", "changed!!!\n", 11), 0);
+	remote_mem_reset_counts(fx->r);
+	assert_int_equal(read_tree(tree, "/tree"), 400);
+	/* 40 directories, batched 8 at a time; nothing listed again */
+	assert_int_equal(calls(REMOTE_MEM_READ_MANY), 5);
+	assert_int_equal(calls(REMOTE_MEM_READ), 1);
+	assert_int_equal(calls(REMOTE_MEM_READDIR_TREE), 0);
+	assert_int_equal(calls(REMOTE_MEM_GETATTR), 0);
+	vfs_forget(fx->v, tree, 1);
+}
+
+static void walk_outliving_its_listing_lists_again_through_the_parent(void **state)
+{
+	char path[64];
+	uint64_t tree, d02;
+	struct vfs_dir *d;
+
+	(void)state;
+	remote_mem_enable_readdir_tree(fx->r);
+	for (int i = 0; i < 5; i++)
+		for (int f = 0; f < 10; f++) {
+			snprintf(path, sizeof(path), "/tree/d%02d/f%02d", i, f);
+			assert_int_equal(remote_mem_add_file(fx->r, path, "x", 1, 0644), 0);
+		}
+	tree = lookup_ok(ROOT, "tree");
+	assert_int_equal(vfs_opendir(fx->v, tree, &d), 0);
+	vfs_releasedir(fx->v, d);
+	d02 = lookup_ok(tree, "d02");
+	/* the listings expire in the middle of the walk */
+	fake_now += 2 * SEC;
+	remote_mem_reset_counts(fx->r);
+	/* a directory's listing: its parent's subtree again (the siblings
+	 * come along), then its files open on fresh attributes */
+	assert_int_equal(read_tree(d02, "/tree/d02"), 10);
+	assert_int_equal(calls(REMOTE_MEM_READDIR_TREE), 1);
+	assert_int_equal(remote_mem_total(fx->r), 1 + 10); /* the reads: no read_many here */
+	/* files opened after their attributes expired: one listing again, no
+	 * getattr per file */
+	fake_now += 2 * SEC;
+	remote_mem_reset_counts(fx->r);
+	for (int f = 0; f < 10; f++) {
+		struct vfs_file *fh;
+		bool keep;
+		uint64_t ino;
+
+		snprintf(path, sizeof(path), "f%02d", f);
+		ino = lookup_ok(d02, path);
+		assert_int_equal(vfs_open(fx->v, ino, O_RDONLY, &fh, &keep), 0);
+		vfs_release(fx->v, fh);
+		vfs_forget(fx->v, ino, 1);
+	}
+	assert_int_equal(calls(REMOTE_MEM_GETATTR), 0);
+	assert_int_equal(calls(REMOTE_MEM_READDIR_TREE), 1);
+	vfs_forget(fx->v, d02, 1);
+	vfs_forget(fx->v, tree, 1);
+}
+
 static void no_batch_without_read_many_or_fresh_listing(void **state)
 {
 	char got[16];
@@ -955,6 +1183,11 @@ static void no_batch_without_read_many_or_fresh_listing(void **state)
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test_setup_teardown(reading_a_dirs_small_files_is_one_batch, setup, teardown),
 	cmocka_unit_test_setup_teardown(no_batch_without_read_many_or_fresh_listing, setup, teardown),
+	cmocka_unit_test_setup_teardown(find_over_a_tree_is_one_subtree_listing, setup, teardown),
+	cmocka_unit_test_setup_teardown(subtree_listing_too_big_lists_fewer_levels, setup, teardown),
+	cmocka_unit_test_setup_teardown(reading_a_tree_batches_across_directories, setup, teardown),
+	cmocka_unit_test_setup_teardown(walk_outliving_its_listing_lists_again_through_the_parent, setup,
+					teardown),
 	cmocka_unit_test_setup_teardown(ls_l_of_1000_entries_is_one_readdir_and_no_getattr, setup,
 					teardown),
 	cmocka_unit_test_setup_teardown(ls_l_without_readdirplus_is_still_one_readdir, setup,
