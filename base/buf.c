@@ -53,7 +53,20 @@ static int reserve(struct buf *b, size_t extra)
 
 int buf_reserve(struct buf *b, size_t extra)
 {
-	return reserve(b, extra);
+	size_t need;
+	char *p;
+
+	if (extra > b->max || b->len > b->max - extra)
+		return -E2BIG;
+	need = b->len + extra + 1;
+	if (need <= b->cap)
+		return 0;
+	p = realloc(b->data, need); /* exactly: the size is known */
+	if (!p)
+		return -ENOMEM;
+	b->data = p;
+	b->cap = need;
+	return 0;
 }
 
 int buf_append(struct buf *b, const void *p, size_t n)

@@ -70,6 +70,8 @@ struct vfs {
 		uint64_t at;
 	} trees[TREE_RECENT]; /* directories lately listed with what is below them */
 	unsigned next_tree;
+	char *neg_dir;	       /* the directory of the last lookup the pod said -ENOENT to */
+	uint64_t neg_at;       /* ... when (acache clock); both under wlock */
 	struct wstate *wlist;  /* files with writable handles or unsent data */
 	struct vfs_counters cnt; /* atomics */
 };
@@ -333,6 +335,7 @@ void vfs_free(struct vfs *v)
 	}
 	pthread_mutex_destroy(&v->wlock);
 	inode_table_free(v->it);
+	free(v->neg_dir);
 	free(v->root);
 	free(v);
 }
@@ -645,6 +648,34 @@ static int get_listing(struct vfs *v, const char *path, struct acache_listing **
 
 /* ---- operations ---- */
 
+static int get_listing(struct vfs *v, const char *path, struct acache_listing **out);
+
+/* The pod said a name in DIR does not exist. */
+static void note_missing(struct vfs *v, const char *dir)
+{
+	char *d = strdup(dir);
+
+	pthread_mutex_lock(&v->wlock);
+	free(v->neg_dir);
+	v->neg_dir = d;
+	v->neg_at = acache_now(v->ac);
+	pthread_mutex_unlock(&v->wlock);
+}
+
+/* Did the pod say so of another name in DIR within dir_timeout? */
+static bool names_missing_again(struct vfs *v, const char *dir)
+{
+	bool again;
+
+	if (v->dir_timeout <= 0)
+		return false; /* listings are not kept */
+	pthread_mutex_lock(&v->wlock);
+	again = v->neg_dir && !strcmp(v->neg_dir, dir) &&
+		acache_now(v->ac) - v->neg_at < (uint64_t)(v->dir_timeout * 1e9);
+	pthread_mutex_unlock(&v->wlock);
+	return again;
+}
+
 int vfs_lookup(struct vfs *v, uint64_t parent, const char *name, struct vfs_entry *out)
 {
 	struct remote_attr a;
@@ -680,9 +711,30 @@ int vfs_lookup(struct vfs *v, uint64_t parent, const char *name, struct vfs_entr
 			rc = -ENOENT;
 			goto out;
 		case ACACHE_MISS:
+			if (names_missing_again(v, ppath)) {
+				/* new names one after another (a loop making files
+				 * in a directory we never listed): one listing
+				 * answers this lookup and the next ones */
+				struct acache_listing *l = NULL;
+
+				if (get_listing(v, ppath, &l) == 0 && l) {
+					const struct remote_dirent *e = acache_listing_find(l, name);
+
+					if (e)
+						a = e->attr;
+					acache_listing_unref(l);
+					if (!e) {
+						rc = -ENOENT;
+						goto out;
+					}
+					break;
+				}
+			}
 			rc = r_getattr(v, path, &a);
-			if (rc == -ENOENT)
+			if (rc == -ENOENT) {
 				acache_put_negative(v->ac, path);
+				note_missing(v, ppath);
+			}
 			if (rc)
 				goto out;
 			acache_put_attr(v->ac, path, &a);

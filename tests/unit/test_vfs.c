@@ -588,6 +588,28 @@ static void open_of_directory_is_eisdir(void **state)
 
 /* ---- errors ---- */
 
+/* Lookups of names that do not exist, one after another in a directory
+ * nobody listed (a loop making files): the second one lists the
+ * directory, and the listing answers the rest. */
+static void repeated_misses_in_a_directory_list_it(void **state)
+{
+	struct vfs_entry e;
+	char name[16];
+
+	(void)state;
+	assert_int_equal(remote_mem_add_file(fx->r, "/d/there", "x", 1, 0644), 0);
+	uint64_t d = lookup_ok(ROOT, "d");
+
+	remote_mem_reset_counts(fx->r);
+	for (int i = 0; i < 50; i++) {
+		snprintf(name, sizeof(name), "n%d", i);
+		assert_int_equal(vfs_lookup(fx->v, d, name, &e), -ENOENT);
+	}
+	assert_int_equal(remote_mem_count(fx->r, REMOTE_MEM_GETATTR), 1);
+	assert_true(remote_mem_count(fx->r, REMOTE_MEM_READDIR) + remote_mem_count(fx->r, REMOTE_MEM_READDIR_TREE) == 1);
+	assert_true(lookup_ok(d, "there") > ROOT);
+}
+
 static void remote_errors_reach_caller_unchanged(void **state)
 {
 	struct vfs_file *f;
@@ -606,13 +628,15 @@ static void remote_errors_reach_caller_unchanged(void **state)
 	assert_int_equal(vfs_read(fx->v, f, 0, buf, sizeof(buf)), -EACCES);
 	vfs_release(fx->v, f);
 
-	assert_int_equal(vfs_lookup(fx->v, ROOT, "missing", &e), -ENOENT);
-
 	assert_int_equal(remote_mem_add_file(fx->r, "/hidden", "x", 1, 0600), 0);
 	assert_int_equal(remote_mem_set_error_ops(fx->r, "/hidden",
 						  REMOTE_MEM_OPMASK(REMOTE_MEM_GETATTR), -EACCES),
 			 0);
 	assert_int_equal(vfs_lookup(fx->v, ROOT, "hidden", &e), -EACCES);
+	/* (in a directory of its own: a second miss in "/" would list "/",
+	 * see repeated_misses_in_a_directory_list_it) */
+	assert_int_equal(remote_mem_add_dir(fx->r, "/empty", 0755), 0);
+	assert_int_equal(vfs_lookup(fx->v, lookup_ok(ROOT, "empty"), "missing", &e), -ENOENT);
 
 	assert_int_equal(remote_mem_add_file(fx->r, "/locked/f", "x", 1, 0600), 0);
 	assert_int_equal(remote_mem_set_error(fx->r, "/locked", -EACCES), 0);
@@ -1220,6 +1244,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test_setup_teardown(attrs_from_listing_count_as_fresh_at_open, setup, teardown),
 	cmocka_unit_test_setup_teardown(open_of_directory_is_eisdir, setup, teardown),
 	cmocka_unit_test_setup_teardown(remote_errors_reach_caller_unchanged, setup, teardown),
+	cmocka_unit_test_setup_teardown(repeated_misses_in_a_directory_list_it, setup, teardown),
 	cmocka_unit_test_setup_teardown(nth_read_fault_reaches_the_reader, setup, teardown),
 	cmocka_unit_test_setup_teardown(hide_pseudo_shows_proc_sys_dev_empty, setup, teardown),
 	cmocka_unit_test_setup_teardown(hide_pseudo_off_shows_everything, setup, teardown),
