@@ -320,6 +320,55 @@ static void holder_pid1(const struct ksim_container *ct, int fd)
 	}
 }
 
+/* Unescape a mountinfo field in place ("\040" is a space...). */
+static void unescape_octal(char *s)
+{
+	char *w = s;
+
+	for (char *r = s; *r;) {
+		if (r[0] == '\\' && r[1] >= '0' && r[1] <= '3' && r[2] >= '0' && r[2] <= '7' && r[3] >= '0' &&
+		    r[3] <= '7') {
+			*w++ = (char)((r[1] - '0') * 64 + (r[2] - '0') * 8 + (r[3] - '0'));
+			r += 4;
+		} else {
+			*w++ = *r++;
+		}
+	}
+	*w = '\0';
+}
+
+/* In a new mount namespace: detach the copies of the host's FUSE mounts
+ * (a podfs test mounting while this kube-sim starts). A copy would keep
+ * the mount alive after its umount on the host, and its daemon would
+ * never see the end of its session. Best effort. */
+static void drop_fuse_mounts(void)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	char line[8192];
+
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		char *sep = strstr(line, " - "), *save = NULL, *mp = NULL, *fstype;
+		int i = 0;
+
+		if (!sep)
+			continue;
+		fstype = sep + 3;
+		if (strncmp(fstype, "fuse", 4))
+			continue;
+		*sep = '\0';
+		for (char *t = strtok_r(line, " ", &save); t; t = strtok_r(NULL, " ", &save))
+			if (++i == 5)
+				mp = t;
+		if (mp) {
+			unescape_octal(mp);
+			umount2(mp, MNT_DETACH);
+		}
+	}
+	fclose(f);
+}
+
 /* Fork the holder of CT; on success ct->holder is PID 1's host pid. */
 static int holder_start(struct ksim_container *ct, char *err, size_t errlen)
 {
@@ -344,6 +393,7 @@ static int holder_start(struct ksim_container *ct, char *err, size_t errlen)
 			die_child(pfd[1], "unshare mount+pid namespaces for", ct->rootfs);
 		if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL))
 			die_child(pfd[1], "make mounts private for", ct->rootfs);
+		drop_fuse_mounts();
 		p1 = fork();
 		if (p1 < 0)
 			die_child(pfd[1], "fork PID 1 for", ct->rootfs);

@@ -21,6 +21,6 @@ tail -n 1 "$out"
 cmp "$m/fsx.dat" "$root/srv/fsx/fsx.dat" || fail "the mount and the pod's file differ after fsx"
 "$PODFS" stats "$m" | grep -E '^(remote_requests|remote_write|remote_wstreams|exec_sessions_opened) '
 "$PODFS" umount "$m"
-mnt_wait_gone "$m"
+mnt_wait_gone "$m" || fail "the podfs daemon is still running 20 s after umount"
 mnt_check_daemon_log
 echo "PASS: fsx $ops ops on $pod"

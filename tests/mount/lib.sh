@@ -69,12 +69,23 @@ mnt_check_daemon_log() {
 }
 
 # mnt_wait_gone MOUNTPOINT: wait (up to 20 s: sanitizer builds exit slowly)
-# until the daemon serving MOUNTPOINT has exited.
+# until the daemon serving MOUNTPOINT has exited. If it has not, print
+# where its threads are (gdb, when installed), kill it, and return 1.
 mnt_wait_gone() {
-    local i
+    local i pids p
     for ((i = 0; i < 200; i++)); do
         pgrep -f -- "$PODFS mount .*$1\$" >/dev/null || return 0
         sleep 0.1
     done
+    pids=$(pgrep -f -- "$PODFS mount .*$1\$" || true)
+    echo "mnt_wait_gone: podfs daemon(s) $pids still running 20 s after umount of $1" >&2
+    for p in $pids; do
+        grep -E '^(State|Threads):' "/proc/$p/status" >&2 2>/dev/null || true
+        if command -v gdb >/dev/null 2>&1; then
+            timeout 60 gdb -batch -p "$p" -ex 'thread apply all bt' 2>&1 | grep -E '^(Thread|#)' >&2 || true
+        fi
+        kill -9 "$p" 2>/dev/null || true
+    done
+    [ -z "${PODFS_DAEMON_LOG:-}" ] || tail -n 40 "$PODFS_DAEMON_LOG" >&2 2>/dev/null || true
     return 1
 }

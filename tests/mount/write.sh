@@ -169,6 +169,6 @@ same_file "$work/big" "$d/big" "64 MiB copy"
 echo "ok: 64 MiB sequential write in $((after - before)) requests"
 
 "$PODFS" umount "$m"
-mnt_wait_gone "$m"
+mnt_wait_gone "$m" || fail "the podfs daemon is still running 20 s after umount"
 mnt_check_daemon_log
 echo "PASS: write path on $pod"

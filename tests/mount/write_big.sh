@@ -28,6 +28,6 @@ echo "daemon peak RSS: $((hwm / 1024)) MiB"
 [ "$hwm" -lt $((160 * 1024)) ] || fail "daemon peak RSS $((hwm / 1024)) MiB while writing ${gib} GiB"
 "$PODFS" stats "$m" | grep -E '^(remote_requests|remote_wstreams|remote_write_bytes|exec_sessions_opened) ' || true
 "$PODFS" umount "$m"
-mnt_wait_gone "$m"
+mnt_wait_gone "$m" || fail "the podfs daemon is still running 20 s after umount"
 mnt_check_daemon_log
 echo "PASS: ${gib} GiB written, sha256 equal"
