@@ -1790,6 +1790,11 @@ int vfs_flush(struct vfs *v, struct vfs_file *f)
 	return rc;
 }
 
+bool vfs_file_needs_flush(const struct vfs_file *f)
+{
+	return f && f->w;
+}
+
 int vfs_fsync(struct vfs *v, struct vfs_file *f, int datasync)
 {
 	char *path = NULL;

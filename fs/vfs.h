@@ -171,6 +171,9 @@ int vfs_create(struct vfs *v, uint64_t parent, const char *name, mode_t mode, in
 	       struct vfs_entry *out, struct vfs_file **f);
 ssize_t vfs_write(struct vfs *v, struct vfs_file *f, uint64_t off, const void *buf, size_t len);
 int vfs_flush(struct vfs *v, struct vfs_file *f);
+/* Does closing F need a vfs_flush? Only writable handles have anything
+ * to store or report: a reader's close can skip the round trip. */
+bool vfs_file_needs_flush(const struct vfs_file *f);
 int vfs_fsync(struct vfs *v, struct vfs_file *f, int datasync);
 int vfs_setxattr(struct vfs *v, uint64_t ino, const char *name);
 int vfs_removexattr(struct vfs *v, uint64_t ino, const char *name);
