@@ -132,6 +132,7 @@ struct vfs_counters {
 	uint64_t remote_errors;
 	uint64_t remote_read_bytes;
 	uint64_t remote_read_many; /* batches of small files */
+	uint64_t remote_read_many_ahead; /* ... of them fetched ahead, in the background */
 	uint64_t xattr_calls; /* getxattr/listxattr the kernel asked (ENOSYS) */
 	uint64_t remote_write;	     /* pwrite requests */
 	uint64_t remote_write_bytes; /* through pwrite and write streams */
@@ -140,6 +141,8 @@ struct vfs_counters {
 	uint64_t remote_fsync;
 };
 void vfs_get_counters(struct vfs *v, struct vfs_counters *out);
+/* Wait until no batch of small files is being fetched ahead (tests). */
+void vfs_readahead_wait(struct vfs *v);
 
 /* ---- the write side ----
  * Every modifying operation is done in the pod when it returns 0, except
