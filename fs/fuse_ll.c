@@ -168,6 +168,8 @@ static void ll_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	fi->fh = (uint64_t)(uintptr_t)f;
 	fi->keep_cache = keep;
 	fi->direct_io = 0; /* mmap must work (CLARIFICATIONS 13) */
+	/* a reader's close has nothing to report: no FLUSH round trip */
+	fi->noflush = !vfs_file_needs_flush(f);
 	if (fuse_reply_open(req, fi) != 0)
 		vfs_release(v, f);
 }

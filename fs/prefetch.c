@@ -1,12 +1,15 @@
 /* prefetch.c: the small-file store (see prefetch.h). A hash of paths plus
  * a FIFO for eviction, under one mutex (never held across a remote call:
- * the caller fetches, then puts). Directory claims live in a small ring. */
+ * the caller fetches, then puts). Directory claims live in a small ring;
+ * a reader of a directory whose fetch is in flight waits on `done` (the
+ * mutex is released while it waits). */
 #include "prefetch.h"
 
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define NBUCKETS 4096
 #define NDIRS 512 /* a batch may claim PF_MAX_DIRS (256) directories */
@@ -22,11 +25,15 @@ struct pf_entry {
 
 struct pf_dir {
 	char *path;
+	unsigned h; /* full hash of path: most slots are told apart without strcmp */
 	uint64_t at;
+	bool busy; /* its fetch is in flight */
+	bool seen; /* a reader visited it since it was claimed */
 };
 
 struct prefetch {
 	pthread_mutex_t lock;
+	pthread_cond_t done; /* a claimed directory's fetch ended */
 	struct pf_entry *b[NBUCKETS];
 	struct pf_entry *fifo_head, *fifo_tail;
 	size_t budget, bytes;
@@ -35,13 +42,18 @@ struct prefetch {
 	unsigned next_dir;
 };
 
-static unsigned hash(const char *s)
+static unsigned hash_full(const char *s)
 {
 	unsigned h = 2166136261u;
 
 	for (; *s; s++)
 		h = (h ^ (unsigned char)*s) * 16777619u;
-	return h % NBUCKETS;
+	return h;
+}
+
+static unsigned hash(const char *s)
+{
+	return hash_full(s) % NBUCKETS;
 }
 
 int pf_new(struct prefetch **out, size_t budget)
@@ -50,7 +62,13 @@ int pf_new(struct prefetch **out, size_t budget)
 
 	if (!p)
 		return -ENOMEM;
+	pthread_condattr_t ca;
+
 	pthread_mutex_init(&p->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&p->done, &ca);
+	pthread_condattr_destroy(&ca);
 	p->budget = budget;
 	*out = p;
 	return 0;
@@ -175,30 +193,111 @@ bool pf_holds(struct prefetch *p, const char *path, const struct pcache_stamp *s
 	return held;
 }
 
+/* DIR's claim slot, or NULL. Lock held. */
+static struct pf_dir *dir_find(struct prefetch *p, const char *dir, unsigned h)
+{
+	for (int i = 0; i < NDIRS; i++)
+		if (p->dirs[i].h == h && p->dirs[i].path && !strcmp(p->dirs[i].path, dir))
+			return &p->dirs[i];
+	return NULL;
+}
+
 bool pf_dir_claim(struct prefetch *p, const char *dir, uint64_t now_ns, uint64_t ttl_ns)
 {
-	bool ok = true;
+	unsigned h = hash_full(dir);
+	struct pf_dir *d;
 
 	pthread_mutex_lock(&p->lock);
-	for (int i = 0; i < NDIRS; i++)
-		if (p->dirs[i].path && !strcmp(p->dirs[i].path, dir)) {
-			if (now_ns - p->dirs[i].at < ttl_ns)
-				ok = false;
-			else
-				p->dirs[i].at = now_ns;
-			pthread_mutex_unlock(&p->lock);
-			return ok;
-		}
-	struct pf_dir *d = &p->dirs[p->next_dir++ % NDIRS];
-	char *copy = strdup(dir);
+	d = dir_find(p, dir, h);
+	if (d && now_ns - d->at < ttl_ns) {
+		pthread_mutex_unlock(&p->lock);
+		return false;
+	}
+	if (!d) {
+		/* the oldest slot, past the ones in flight if it can */
+		char *copy = strdup(dir);
 
-	if (copy) {
+		for (int i = 0; i < NDIRS; i++) {
+			d = &p->dirs[p->next_dir++ % NDIRS];
+			if (!d->busy)
+				break;
+		}
+		if (!copy) {
+			pthread_mutex_unlock(&p->lock);
+			return true; /* unrecorded: a later open may fetch again */
+		}
+		if (d->busy)
+			pthread_cond_broadcast(&p->done); /* its readers stop waiting */
 		free(d->path);
 		d->path = copy;
-		d->at = now_ns;
+		d->h = h;
 	}
+	d->at = now_ns;
+	d->busy = true;
+	d->seen = false;
 	pthread_mutex_unlock(&p->lock);
 	return true;
+}
+
+void pf_dir_done(struct prefetch *p, const char *dir)
+{
+	struct pf_dir *d;
+
+	pthread_mutex_lock(&p->lock);
+	d = dir_find(p, dir, hash_full(dir));
+	if (d && d->busy) {
+		d->busy = false;
+		pthread_cond_broadcast(&p->done);
+	}
+	pthread_mutex_unlock(&p->lock);
+}
+
+enum pf_visit pf_dir_visit(struct prefetch *p, const char *dir, uint64_t now_ns, uint64_t ttl_ns, unsigned wait_ms)
+{
+	unsigned h = hash_full(dir);
+	enum pf_visit r = PF_UNCLAIMED;
+	struct timespec until;
+	struct pf_dir *d;
+
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += wait_ms / 1000;
+	until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&p->lock);
+	while ((d = dir_find(p, dir, h)) && d->busy)
+		if (pthread_cond_timedwait(&p->done, &p->lock, &until) == ETIMEDOUT)
+			break;
+	if (d && now_ns - d->at < ttl_ns) {
+		r = d->seen ? PF_AGAIN : PF_FIRST;
+		d->seen = true;
+	}
+	pthread_mutex_unlock(&p->lock);
+	return r;
+}
+
+bool pf_dir_claimed(struct prefetch *p, const char *dir, uint64_t now_ns, uint64_t ttl_ns)
+{
+	struct pf_dir *d;
+	bool claimed;
+
+	pthread_mutex_lock(&p->lock);
+	d = dir_find(p, dir, hash_full(dir));
+	claimed = d && now_ns - d->at < ttl_ns;
+	pthread_mutex_unlock(&p->lock);
+	return claimed;
+}
+
+size_t pf_space(struct prefetch *p)
+{
+	size_t space;
+
+	pthread_mutex_lock(&p->lock);
+	space = p->bytes < p->budget ? p->budget - p->bytes : 0;
+	pthread_mutex_unlock(&p->lock);
+	return space;
 }
 
 void pf_forget(struct prefetch *p, const char *path)
@@ -229,6 +328,7 @@ void pf_free(struct prefetch *p)
 		drop(p, p->fifo_head);
 	for (int i = 0; i < NDIRS; i++)
 		free(p->dirs[i].path);
+	pthread_cond_destroy(&p->done);
 	pthread_mutex_destroy(&p->lock);
 	free(p);
 }

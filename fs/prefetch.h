@@ -2,7 +2,9 @@
  * them ("tar slices"): when a directory's files are being read one by one
  * (grep -r, cp -r, file managers), one request brings all its small files.
  * Copies are keyed by path and valid only for the stamp (mtime, size, pod
- * inode) they were fetched under; a bounded FIFO budget. Thread-safe.
+ * inode) they were fetched under; a bounded FIFO budget. Directory
+ * claims say which directories were batch-fetched lately, and which are
+ * being fetched (readers of those wait for the fetch). Thread-safe.
  */
 #ifndef PODFS_PREFETCH_H
 #define PODFS_PREFETCH_H
@@ -27,9 +29,25 @@ ssize_t pf_read(struct prefetch *p, const char *path, const struct pcache_stamp 
 		size_t len);
 /* Is a copy of PATH with stamp S held? */
 bool pf_holds(struct prefetch *p, const char *path, const struct pcache_stamp *s);
-/* True if DIR may be batch-fetched now: false when it was within TTL_NS
- * of NOW_NS (the call then marks it as fetched at NOW_NS). */
+/* True if DIR may be batch-fetched now: false when it was claimed
+ * within TTL_NS of NOW_NS. True claims it at NOW_NS, in flight: the
+ * caller fetches, then calls pf_dir_done (whatever came of the fetch). */
 bool pf_dir_claim(struct prefetch *p, const char *dir, uint64_t now_ns, uint64_t ttl_ns);
+/* The fetch of claimed DIR ended: readers waiting for it go on. */
+void pf_dir_done(struct prefetch *p, const char *dir);
+enum pf_visit {
+	PF_UNCLAIMED, /* not claimed within the TTL: the caller may claim it */
+	PF_FIRST,     /* claimed, and the first visit since: a reader reached it */
+	PF_AGAIN,     /* claimed, visited before */
+};
+/* A file of DIR is being opened. While a fetch of DIR is in flight (a
+ * batch fetched ahead, in the background), waits for it to end, at most
+ * WAIT_MS (then its files are read on their own). */
+enum pf_visit pf_dir_visit(struct prefetch *p, const char *dir, uint64_t now_ns, uint64_t ttl_ns, unsigned wait_ms);
+/* Was DIR claimed within TTL_NS of NOW_NS? (No wait, no change.) */
+bool pf_dir_claimed(struct prefetch *p, const char *dir, uint64_t now_ns, uint64_t ttl_ns);
+/* How many more bytes fit without evicting a copy nobody read yet. */
+size_t pf_space(struct prefetch *p);
 /* Counters: files stored, bytes held, reads served. */
 /* PATH changed (we wrote, renamed or removed it): drop its data. */
 void pf_forget(struct prefetch *p, const char *path);

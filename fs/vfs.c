@@ -15,7 +15,9 @@
  *
  * Locks: counters are atomics. The inode, attr cache and page cache locks
  * and v->wlock are leaf locks, taken one at a time and never held across a
- * remote call. The one exception is a file's write lock (struct wstate
+ * remote call (so is v->ahead_lock: the thread fetching batches ahead
+ * calls the remote without it; readers of a directory whose batch is in
+ * flight wait in prefetch.c, holding nothing). The one exception is a file's write lock (struct wstate
  * lock, only for files open for writing): it serialises that file's
  * writes, flushes, setattr and the attribute fetches of its readers, and
  * is held across their remote calls, so a stale answer can never overtake
@@ -65,6 +67,13 @@ struct vfs {
 	bool ro;	/* read-only: every change is EROFS */
 	bool no_stream; /* the remote cannot stream writes (v4 server) */
 	pthread_mutex_t wlock; /* guards wlist and trees (leaf lock) */
+	/* batches fetched ahead (a leaf lock; the thread calls the remote
+	 * without it) */
+	pthread_mutex_t ahead_lock;
+	pthread_cond_t ahead_cond, ahead_idle;
+	pthread_t ahead_thread;
+	bool ahead_started, ahead_stop, ahead_busy;
+	char *ahead_job; /* the directory a reader reached, or NULL */
 	struct {
 		char *path;
 		uint64_t at;
@@ -83,6 +92,10 @@ struct vfs {
 #define PF_MAX_FILES 4096
 #define PF_MAX_TOTAL (8u << 20)
 #define PF_MAX_DIRS 8 /* directories in one batch (with the siblings next in line) */
+/* a batch fetched ahead starts at most this many sibling directories
+ * after the reader's: halfway through a batch, the one after the next */
+#define AHEAD_DIRS (PF_MAX_DIRS + PF_MAX_DIRS / 2)
+#define BATCH_WAIT_MS 30000 /* a reader waits this long for a batch in flight */
 
 /* Subtree listings: as many levels below a directory being listed (at
  * most TREE_DEPTH) as hold at most TREE_ENTRIES entries, in one request
@@ -273,6 +286,9 @@ int vfs_new(struct vfs **out, const struct vfs_cfg *cfg, struct remote *r)
 	if (!v)
 		return -ENOMEM;
 	pthread_mutex_init(&v->wlock, NULL);
+	pthread_mutex_init(&v->ahead_lock, NULL);
+	pthread_cond_init(&v->ahead_cond, NULL);
+	pthread_cond_init(&v->ahead_idle, NULL);
 	v->r = r;
 	if (!cfg->root || cfg->root[0] != '/') {
 		log_err("vfs: mount root must be an absolute path in the pod");
@@ -317,6 +333,17 @@ void vfs_free(struct vfs *v)
 {
 	if (!v)
 		return;
+	/* the thread fetching ahead first: it uses everything below */
+	pthread_mutex_lock(&v->ahead_lock);
+	v->ahead_stop = true;
+	pthread_cond_signal(&v->ahead_cond);
+	pthread_mutex_unlock(&v->ahead_lock);
+	if (v->ahead_started)
+		pthread_join(v->ahead_thread, NULL);
+	free(v->ahead_job);
+	pthread_cond_destroy(&v->ahead_cond);
+	pthread_cond_destroy(&v->ahead_idle);
+	pthread_mutex_destroy(&v->ahead_lock);
 	pcache_free(v->pc);
 	pf_free(v->pf);
 	for (unsigned i = 0; i < TREE_RECENT; i++)
@@ -823,7 +850,8 @@ out:
 }
 
 struct batch_dir {
-	const char *name; /* "" for the opened file's own directory */
+	const char *name; /* below the request's directory ("": the directory itself) */
+	char *path;	  /* the directory, claimed: pf_dir_done once fetched */
 	struct acache_listing *l;
 };
 
@@ -874,137 +902,318 @@ static bool batchable(struct vfs *v, const char *dir, const struct remote_dirent
 	return !held;
 }
 
-/* Add DIR's small files (listing L) to the batch as PREFIX NAME, within
- * the limits. */
-static void batch_add(struct vfs *v, const char *dir, const char *prefix, struct acache_listing *l, char **names,
-		      size_t *k, size_t *total)
-{
-	for (size_t i = 0; i < l->n && *k < PF_MAX_FILES; i++) {
-		const struct remote_dirent *e = &l->ents[i];
+/* A batch being put together: its directories (claimed) and the names
+ * of their files, relative to the request's directory. */
+struct batch {
+	struct batch_dir dirs[PF_MAX_DIRS];
+	size_t nd;
+	char **names; /* PF_MAX_FILES */
+	size_t k, total, max_total;
+};
 
-		if (!batchable(v, dir, e) || *total + e->attr.size > PF_MAX_TOTAL)
+static int batch_init(struct batch *b, size_t max_total)
+{
+	memset(b, 0, sizeof(*b));
+	b->max_total = max_total;
+	b->names = calloc(PF_MAX_FILES, sizeof(*b->names));
+	return b->names ? 0 : -ENOMEM;
+}
+
+/* Releases the claims (readers waiting for them go on) and frees. */
+static void batch_cleanup(struct vfs *v, struct batch *b)
+{
+	for (size_t i = 0; i < b->nd; i++) {
+		pf_dir_done(v->pf, b->dirs[i].path);
+		free(b->dirs[i].path);
+		acache_listing_unref(b->dirs[i].l);
+	}
+	for (size_t i = 0; b->names && i < b->k; i++)
+		free(b->names[i]);
+	free(b->names);
+}
+
+static bool batch_full(const struct batch *b)
+{
+	return b->nd >= PF_MAX_DIRS || b->k >= PF_MAX_FILES || b->total >= b->max_total;
+}
+
+/* Add claimed directory DIR (listing L, taken) to the batch, its small
+ * files as PREFIX/NAME (PREFIX "": NAME), within the limits. */
+static void batch_add(struct vfs *v, struct batch *b, char *dir, const char *prefix, struct acache_listing *l)
+{
+	struct batch_dir *bd = &b->dirs[b->nd++];
+
+	bd->name = prefix;
+	bd->path = dir;
+	bd->l = l;
+	for (size_t i = 0; i < l->n && b->k < PF_MAX_FILES; i++) {
+		const struct remote_dirent *e = &l->ents[i];
+		char **name = &b->names[b->k];
+
+		if (!batchable(v, dir, e) || b->total + e->attr.size > b->max_total)
 			continue;
 		if (*prefix) {
 			size_t pl = strlen(prefix), nl = strlen(e->name);
 
-			names[*k] = malloc(pl + nl + 2);
-			if (!names[*k])
+			*name = malloc(pl + nl + 2);
+			if (!*name)
 				return;
-			memcpy(names[*k], prefix, pl);
-			names[*k][pl] = '/';
-			memcpy(names[*k] + pl + 1, e->name, nl + 1);
-		} else if (!(names[*k] = strdup(e->name))) {
+			memcpy(*name, prefix, pl);
+			(*name)[pl] = '/';
+			memcpy(*name + pl + 1, e->name, nl + 1);
+		} else if (!(*name = strdup(e->name))) {
 			return;
 		}
-		(*k)++;
-		*total += e->attr.size;
+		b->k++;
+		b->total += e->attr.size;
 	}
 }
+
+/* Do all the small files of listing L fit in the batch? */
+static bool batch_fits(const struct batch *b, const struct acache_listing *l)
+{
+	size_t files = 0, bytes = 0;
+
+	for (size_t i = 0; i < l->n; i++)
+		if (S_ISREG(l->ents[i].attr.mode) && l->ents[i].attr.size <= PF_SMALL) {
+			files++;
+			bytes += (size_t)l->ents[i].attr.size;
+		}
+	return b->k + files <= PF_MAX_FILES && b->total + bytes <= b->max_total;
+}
+
+/* Claim sibling directory NAME of PARENT (an entry of its listing) for
+ * the batch when its listing is fresh and it was not fetched lately (and
+ * WHOLE: when all its small files fit). -ENOSPC: they do not. */
+static int batch_try_sibling(struct vfs *v, struct batch *b, const char *parent, const struct remote_dirent *e,
+			     uint64_t now, uint64_t ttl, bool whole)
+{
+	struct acache_listing *sl = NULL;
+	char *sp;
+	int rc = 0;
+
+	if (!S_ISDIR(e->attr.mode) || path_join(&sp, parent, e->name))
+		return 0;
+	if (!hidden_dir(v, sp) && acache_get_dir(v->ac, sp, &sl) == ACACHE_HIT) {
+		if (whole && !batch_fits(b, sl))
+			rc = -ENOSPC;
+		else if (pf_dir_claim(v->pf, sp, now, ttl)) {
+			batch_add(v, b, sp, e->name, sl);
+			return 0;
+		}
+	}
+	acache_listing_unref(sl);
+	free(sp);
+	return rc;
+}
+
+/* One read_many for the batch's files, below REQDIR. */
+static void batch_fetch(struct vfs *v, const char *reqdir, struct batch *b, bool ahead)
+{
+	struct batch_ctx c = { v, reqdir, b->dirs, b->nd };
+	uint64_t t = mono_us();
+	int rc;
+
+	count(&v->cnt.remote_requests, 1);
+	count(&v->cnt.remote_read_many, 1);
+	if (ahead)
+		count(&v->cnt.remote_read_many_ahead, 1);
+	rc = v->r->ops->read_many(v->r, reqdir, (const char *const *)b->names, b->k, PF_SMALL, PF_MAX_TOTAL,
+				  batch_file, &c);
+	r_done(v, ahead ? "read_many (ahead)" : "read_many", reqdir, rc ? rc : (long long)b->k, t);
+	if (rc == -ENOTSUP)
+		__atomic_store_n(&v->batch_off, true, __ATOMIC_RELAXED);
+}
+
+/* DIR's parent within the mount (never above its root), or NULL. */
+static char *batch_parent(struct vfs *v, const char *dir)
+{
+	if (!strcmp(dir, v->root) || !strcmp(dir, "/"))
+		return NULL;
+	return parent_of(dir);
+}
+
+static void ahead_kick(struct vfs *v, const char *dir);
 
 /* PATH (a small regular file) is being opened: if its directory's listing
  * is fresh and the directory was not batch-fetched within dir_timeout,
  * fetch all its small files in one request, and with them those of its
  * sibling directories whose listings are fresh too (grep -r and cp -r go
- * through them next), within PF_MAX_FILES / PF_MAX_TOTAL. */
+ * through them next), within PF_MAX_FILES / PF_MAX_TOTAL. A directory
+ * whose batch is in flight (fetched ahead) is waited for; the first
+ * file opened in a batch-fetched directory has the next siblings fetched
+ * ahead, in the background. */
 static void maybe_batch(struct vfs *v, const char *path)
 {
-	struct acache_listing *pl = NULL;
-	struct batch_dir *dirs = NULL;
-	char **names = NULL, *dir = strdup(path), *slash, *parent = NULL;
+	struct acache_listing *pl = NULL, *own = NULL;
+	struct batch b = { 0 };
+	char *dir = parent_of(path), *parent = NULL;
 	const char *base = NULL;
-	size_t k = 0, total = 0, nd = 0;
-	uint64_t t, now, ttl = (uint64_t)(v->dir_timeout * 1e9);
-	int rc;
+	uint64_t now, ttl = (uint64_t)(v->dir_timeout * 1e9);
 
 	if (!dir || !v->r->ops->read_many || __atomic_load_n(&v->batch_off, __ATOMIC_RELAXED))
 		goto out;
-	slash = strrchr(dir, '/');
-	if (!slash)
-		goto out;
-	if (slash == dir)
-		slash[1] = '\0';
-	else
-		*slash = '\0';
-	dirs = calloc(PF_MAX_DIRS, sizeof(*dirs));
-	names = calloc(PF_MAX_FILES, sizeof(*names));
-	if (!dirs || !names || acache_get_dir(v->ac, dir, &dirs[0].l) != ACACHE_HIT)
-		goto out;
-	dirs[0].name = "";
-	nd = 1;
-	batch_add(v, dir, "", dirs[0].l, names, &k, &total);
 	now = acache_now(v->ac);
-	if (!pf_dir_claim(v->pf, dir, now, ttl))
+	switch (pf_dir_visit(v->pf, dir, now, ttl, BATCH_WAIT_MS)) {
+	case PF_FIRST:
+		/* the reader reached a directory fetched with others: the
+		 * ones after them come next */
+		ahead_kick(v, dir);
 		goto out;
+	case PF_AGAIN:
+		goto out;
+	case PF_UNCLAIMED:
+		break;
+	}
+	/* the claim before looking at the entries: every other open of the
+	 * directory's files stops above */
+	if (acache_get_dir(v->ac, dir, &own) != ACACHE_HIT || !pf_dir_claim(v->pf, dir, now, ttl))
+		goto out;
+	if (batch_init(&b, PF_MAX_TOTAL)) {
+		pf_dir_done(v->pf, dir);
+		goto out;
+	}
+	batch_add(v, &b, dir, "", own);
+	dir = NULL;
+	own = NULL;
 	/* the siblings: below the parent, never above the mount's root */
-	if (strcmp(dir, v->root) && strcmp(dir, "/") && (parent = strdup(dir))) {
-		char *ps = strrchr(parent, '/');
+	if ((parent = batch_parent(v, b.dirs[0].path))) {
+		base = b.dirs[0].path + strlen(parent) + (strcmp(parent, "/") ? 1 : 0);
+		if (acache_get_dir(v->ac, parent, &pl) == ACACHE_HIT) {
+			size_t at = 0;
 
-		base = dir + (ps - parent) + 1;
-		if (ps == parent)
-			ps[1] = '\0';
-		else
-			*ps = '\0';
-		if (acache_get_dir(v->ac, parent, &pl) != ACACHE_HIT)
-			goto fetch;
-		size_t at = 0;
-
-		while (at < pl->n && strcmp(pl->ents[at].name, base))
-			at++;
-		for (size_t j = 1; j < pl->n && nd < PF_MAX_DIRS && k < PF_MAX_FILES && total < PF_MAX_TOTAL; j++) {
-			const struct remote_dirent *e = &pl->ents[(at + j) % pl->n];
-			struct acache_listing *sl = NULL;
-			char *sp;
-
-			if (!S_ISDIR(e->attr.mode) || path_join(&sp, parent, e->name))
-				continue;
-			if (!hidden_dir(v, sp) && acache_get_dir(v->ac, sp, &sl) == ACACHE_HIT &&
-			    pf_dir_claim(v->pf, sp, now, ttl)) {
-				dirs[nd].name = e->name;
-				dirs[nd++].l = sl;
-				sl = NULL;
-				batch_add(v, sp, e->name, dirs[nd - 1].l, names, &k, &total);
-			}
-			acache_listing_unref(sl);
-			free(sp);
+			while (at < pl->n && strcmp(pl->ents[at].name, base))
+				at++;
+			for (size_t j = 1; j < pl->n && !batch_full(&b); j++)
+				batch_try_sibling(v, &b, parent, &pl->ents[(at + j) % pl->n], now, ttl, false);
 		}
 	}
-fetch:
-	if (k < 2)
-		goto out;
-	/* the request's directory: the parent when siblings came along */
-	struct batch_ctx c = { v, nd > 1 ? parent : dir, dirs, nd };
-
-	if (nd > 1) {
-		/* the opened file's own directory by its name too */
-		for (size_t i = 0; i < k; i++)
-			if (!strchr(names[i], '/')) {
+	if (b.k < 2)
+		goto done;
+	if (b.nd > 1) {
+		/* the request's directory is the parent: the opened file's
+		 * own directory by its name too */
+		for (size_t i = 0; i < b.k; i++)
+			if (!strchr(b.names[i], '/')) {
 				char *full;
 
-				if (join_rel(&full, base, names[i]) == 0) {
-					free(names[i]);
-					names[i] = full;
+				if (join_rel(&full, base, b.names[i]) == 0) {
+					free(b.names[i]);
+					b.names[i] = full;
 				}
 			}
-		dirs[0].name = base;
+		b.dirs[0].name = base;
 	}
-	t = mono_us();
-	count(&v->cnt.remote_requests, 1);
-	count(&v->cnt.remote_read_many, 1);
-	rc = v->r->ops->read_many(v->r, c.dir, (const char *const *)names, k, PF_SMALL, PF_MAX_TOTAL, batch_file,
-				  &c);
-	r_done(v, "read_many", c.dir, rc ? rc : (long long)k, t);
-	if (rc == -ENOTSUP)
-		__atomic_store_n(&v->batch_off, true, __ATOMIC_RELAXED);
+	batch_fetch(v, b.nd > 1 ? parent : b.dirs[0].path, &b, false);
+	ahead_kick(v, b.dirs[0].path);
+done:
+	batch_cleanup(v, &b);
 out:
-	for (size_t i = 0; dirs && i < nd; i++)
-		acache_listing_unref(dirs[i].l);
-	for (size_t i = 0; names && i < k; i++)
-		free(names[i]);
 	acache_listing_unref(pl);
-	free(dirs);
-	free(names);
+	acache_listing_unref(own);
 	free(parent);
 	free(dir);
+}
+
+/* ---- batches fetched ahead ----
+ * One background thread (started at the first need: the daemon forks
+ * after vfs_new) fetches the batch of the sibling directories after DIR
+ * that nobody claimed yet, while the reader goes through the current
+ * one: the next batch is there, or in flight, when the reader reaches
+ * it. Only when it starts within AHEAD_DIRS sibling directories of DIR
+ * (a reader going through them in order), and only as much as fits in
+ * the small-file store without evicting anything (whole directories),
+ * so nothing fetched ahead is dropped before it is read. One batch at a
+ * time. */
+
+static void read_ahead(struct vfs *v, const char *dir)
+{
+	struct acache_listing *pl = NULL;
+	struct batch b = { 0 };
+	char *parent = batch_parent(v, dir);
+	size_t room = pf_space(v->pf), passed = 0;
+	uint64_t now = acache_now(v->ac), ttl = (uint64_t)(v->dir_timeout * 1e9);
+
+	if (!parent || room < PF_SMALL || __atomic_load_n(&v->batch_off, __ATOMIC_RELAXED) ||
+	    acache_get_dir(v->ac, parent, &pl) != ACACHE_HIT ||
+	    batch_init(&b, room < PF_MAX_TOTAL ? room : PF_MAX_TOTAL))
+		goto out;
+	const char *base = dir + strlen(parent) + (strcmp(parent, "/") ? 1 : 0);
+	size_t at = 0;
+
+	while (at < pl->n && strcmp(pl->ents[at].name, base))
+		at++;
+	for (size_t j = at + 1; j < pl->n && !batch_full(&b); j++) {
+		if (!S_ISDIR(pl->ents[j].attr.mode))
+			continue;
+		if (b.nd == 0 && ++passed > AHEAD_DIRS)
+			break;
+		/* a directory fetched ahead comes whole (its files are not
+		 * fetched again when the reader gets there) */
+		if (batch_try_sibling(v, &b, parent, &pl->ents[j], now, ttl, true))
+			break;
+	}
+	if (b.k > 0)
+		batch_fetch(v, parent, &b, true);
+out:
+	batch_cleanup(v, &b);
+	acache_listing_unref(pl);
+	free(parent);
+}
+
+static void *ahead_main(void *arg)
+{
+	struct vfs *v = arg;
+
+	pthread_mutex_lock(&v->ahead_lock);
+	for (;;) {
+		while (!v->ahead_stop && !v->ahead_job)
+			pthread_cond_wait(&v->ahead_cond, &v->ahead_lock);
+		if (v->ahead_stop)
+			break;
+		char *dir = v->ahead_job;
+
+		v->ahead_job = NULL;
+		v->ahead_busy = true;
+		pthread_mutex_unlock(&v->ahead_lock);
+		read_ahead(v, dir);
+		free(dir);
+		pthread_mutex_lock(&v->ahead_lock);
+		v->ahead_busy = false;
+		pthread_cond_broadcast(&v->ahead_idle);
+	}
+	v->ahead_busy = false;
+	pthread_cond_broadcast(&v->ahead_idle);
+	pthread_mutex_unlock(&v->ahead_lock);
+	return NULL;
+}
+
+/* A reader reached DIR: fetch the batch after it (once the one in
+ * flight, if any, is in). */
+static void ahead_kick(struct vfs *v, const char *dir)
+{
+	char *job = strdup(dir);
+
+	pthread_mutex_lock(&v->ahead_lock);
+	if (!v->ahead_stop && !v->ahead_started)
+		v->ahead_started = pthread_create(&v->ahead_thread, NULL, ahead_main, v) == 0;
+	if (!v->ahead_stop && v->ahead_started && job) {
+		/* the latest place of the reader is what counts */
+		free(v->ahead_job);
+		v->ahead_job = job;
+		job = NULL;
+		pthread_cond_signal(&v->ahead_cond);
+	}
+	pthread_mutex_unlock(&v->ahead_lock);
+	free(job);
+}
+
+void vfs_readahead_wait(struct vfs *v)
+{
+	pthread_mutex_lock(&v->ahead_lock);
+	while (v->ahead_job || v->ahead_busy)
+		pthread_cond_wait(&v->ahead_idle, &v->ahead_lock);
+	pthread_mutex_unlock(&v->ahead_lock);
 }
 
 /* PATH's attributes expired while a walk goes through its directory
@@ -1366,6 +1575,7 @@ void vfs_get_counters(struct vfs *v, struct vfs_counters *out)
 	out->remote_errors = load(&v->cnt.remote_errors);
 	out->remote_read_bytes = load(&v->cnt.remote_read_bytes);
 	out->remote_read_many = load(&v->cnt.remote_read_many);
+	out->remote_read_many_ahead = load(&v->cnt.remote_read_many_ahead);
 	out->xattr_calls = load(&v->cnt.xattr_calls);
 	out->remote_write = load(&v->cnt.remote_write);
 	out->remote_write_bytes = load(&v->cnt.remote_write_bytes);
@@ -1402,6 +1612,7 @@ int vfs_stats_text(struct vfs *v, char **text, size_t *len)
 			"remote_errors %llu\n"
 			"remote_read_bytes %llu\n"
 			"remote_read_many %llu\n"
+			"remote_read_many_ahead %llu\n"
 			"page_cache_hits %llu\n"
 			"page_cache_misses %llu\n"
 			"page_cache_fetches %llu\n"
@@ -1427,7 +1638,7 @@ int vfs_stats_text(struct vfs *v, char **text, size_t *len)
 			(unsigned long long)c.remote_readlink, (unsigned long long)c.remote_statfs,
 			(unsigned long long)c.remote_errors,
 			(unsigned long long)c.remote_read_bytes, (unsigned long long)c.remote_read_many,
-			(unsigned long long)ps.hits,
+			(unsigned long long)c.remote_read_many_ahead, (unsigned long long)ps.hits,
 			(unsigned long long)ps.misses, (unsigned long long)ps.fetches,
 			(unsigned long long)ps.readahead_blocks, ps.bytes,
 			(unsigned long long)as.attr_hits, (unsigned long long)as.negative_hits,
@@ -1840,6 +2051,11 @@ int vfs_flush(struct vfs *v, struct vfs_file *f)
 	f->w->err = 0; /* reported to the writer */
 	pthread_mutex_unlock(&f->w->lock);
 	return rc;
+}
+
+bool vfs_file_needs_flush(const struct vfs_file *f)
+{
+	return f && f->w;
 }
 
 int vfs_fsync(struct vfs *v, struct vfs_file *f, int datasync)

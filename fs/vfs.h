@@ -132,6 +132,7 @@ struct vfs_counters {
 	uint64_t remote_errors;
 	uint64_t remote_read_bytes;
 	uint64_t remote_read_many; /* batches of small files */
+	uint64_t remote_read_many_ahead; /* ... of them fetched ahead, in the background */
 	uint64_t xattr_calls; /* getxattr/listxattr the kernel asked (ENOSYS) */
 	uint64_t remote_write;	     /* pwrite requests */
 	uint64_t remote_write_bytes; /* through pwrite and write streams */
@@ -140,6 +141,8 @@ struct vfs_counters {
 	uint64_t remote_fsync;
 };
 void vfs_get_counters(struct vfs *v, struct vfs_counters *out);
+/* Wait until no batch of small files is being fetched ahead (tests). */
+void vfs_readahead_wait(struct vfs *v);
 
 /* ---- the write side ----
  * Every modifying operation is done in the pod when it returns 0, except
@@ -171,6 +174,9 @@ int vfs_create(struct vfs *v, uint64_t parent, const char *name, mode_t mode, in
 	       struct vfs_entry *out, struct vfs_file **f);
 ssize_t vfs_write(struct vfs *v, struct vfs_file *f, uint64_t off, const void *buf, size_t len);
 int vfs_flush(struct vfs *v, struct vfs_file *f);
+/* Does closing F need a vfs_flush? Only writable handles have anything
+ * to store or report: a reader's close can skip the round trip. */
+bool vfs_file_needs_flush(const struct vfs_file *f);
 int vfs_fsync(struct vfs *v, struct vfs_file *f, int datasync);
 int vfs_setxattr(struct vfs *v, uint64_t ino, const char *name);
 int vfs_removexattr(struct vfs *v, uint64_t ino, const char *name);

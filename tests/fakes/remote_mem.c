@@ -62,6 +62,12 @@ struct mem {
 	unsigned long fail_nth;
 	int fail_err;
 	unsigned latency_ms;
+	/* the gate (remote_mem_gate) */
+	pthread_cond_t gate_cond;
+	bool gate_closed;
+	enum remote_mem_op gate_op;
+	unsigned long gate_at; /* calls of gate_op pass while counts[gate_op] <= gate_at */
+	unsigned gate_waiting;
 	bool readonly, late_errors;
 	uint32_t cuid, cgid;
 	uint64_t space, used;
@@ -715,6 +721,37 @@ unsigned remote_mem_wstreams_open(struct remote *r)
 	return n;
 }
 
+void remote_mem_gate(struct remote *r, enum remote_mem_op op, unsigned long after)
+{
+	struct mem *m = M(r);
+
+	pthread_mutex_lock(&m->lock);
+	m->gate_closed = true;
+	m->gate_op = op;
+	m->gate_at = m->counts[op] + after;
+	pthread_mutex_unlock(&m->lock);
+}
+
+void remote_mem_gate_wait(struct remote *r, unsigned n)
+{
+	struct mem *m = M(r);
+
+	pthread_mutex_lock(&m->lock);
+	while (m->gate_waiting < n)
+		pthread_cond_wait(&m->gate_cond, &m->lock);
+	pthread_mutex_unlock(&m->lock);
+}
+
+void remote_mem_gate_open(struct remote *r)
+{
+	struct mem *m = M(r);
+
+	pthread_mutex_lock(&m->lock);
+	m->gate_closed = false;
+	pthread_cond_broadcast(&m->gate_cond);
+	pthread_mutex_unlock(&m->lock);
+}
+
 /* ---- the remote ops ---- */
 
 /* Count OP, sleep the latency, lock, and apply the error rule of PATH (or
@@ -726,6 +763,13 @@ static int begin2(struct mem *m, enum remote_mem_op op, const char *path, const 
 
 	pthread_mutex_lock(&m->lock);
 	m->counts[op]++;
+	if (m->gate_closed && op == m->gate_op && m->counts[op] > m->gate_at) {
+		m->gate_waiting++;
+		pthread_cond_broadcast(&m->gate_cond);
+		while (m->gate_closed)
+			pthread_cond_wait(&m->gate_cond, &m->lock);
+		m->gate_waiting--;
+	}
 	ms = m->latency_ms;
 	pthread_mutex_unlock(&m->lock);
 	if (ms) {
@@ -937,6 +981,7 @@ static void mem_destroy(struct remote *r)
 		free(ru);
 	}
 	node_free(m, m->root);
+	pthread_cond_destroy(&m->gate_cond);
 	pthread_mutex_destroy(&m->lock);
 	free(m);
 }
@@ -2043,11 +2088,13 @@ int remote_mem_new(struct remote **out)
 	if (!m)
 		return -ENOMEM;
 	pthread_mutex_init(&m->lock, NULL);
+	pthread_cond_init(&m->gate_cond, NULL);
 	m->next_ino = 1000;
 	m->space = UINT64_MAX;
 	m->late_errors = true;
 	m->root = node_new(m, "", S_IFDIR | 0755);
 	if (!m->root) {
+		pthread_cond_destroy(&m->gate_cond);
 		pthread_mutex_destroy(&m->lock);
 		free(m);
 		return -ENOMEM;

@@ -109,6 +109,13 @@ int remote_mem_set_error_ops(struct remote *r, const char *path, unsigned mask, 
 void remote_mem_fail_read(struct remote *r, unsigned long nth, int err);
 /* Every op sleeps MS milliseconds first. */
 void remote_mem_set_latency(struct remote *r, unsigned ms);
+/* A gate for OP: the calls of OP after the next AFTER ones wait (counted,
+ * before doing anything) until remote_mem_gate_open. For tests of what
+ * happens while a call is in flight, with no sleep. */
+void remote_mem_gate(struct remote *r, enum remote_mem_op op, unsigned long after);
+/* Wait until N calls wait at the gate. */
+void remote_mem_gate_wait(struct remote *r, unsigned n);
+void remote_mem_gate_open(struct remote *r);
 
 unsigned long remote_mem_count(struct remote *r, enum remote_mem_op op);
 unsigned long remote_mem_total(struct remote *r);

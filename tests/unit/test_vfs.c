@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,7 @@ struct fx {
 static struct fx *fx;
 
 static bool fx_read_only;
+static size_t fx_cache_size; /* 0: the default */
 
 /* A vfs on a fresh remote_mem; ROOT_PATH is the mount root. */
 static void setup_with(const char *root_path, double attr, double dir, int hide)
@@ -54,6 +56,7 @@ static void setup_with(const char *root_path, double attr, double dir, int hide)
 	cfg.hide_pseudo = hide;
 	cfg.clock = fake_clock;
 	cfg.read_only = fx_read_only;
+	cfg.cache_size = fx_cache_size;
 	assert_int_equal(vfs_new(&fx->v, &cfg, fx->r), 0);
 }
 
@@ -1090,6 +1093,9 @@ static size_t read_tree(uint64_t dir, const char *dpath)
 			ssize_t got_n;
 
 			assert_int_equal(vfs_open(fx->v, le.ino, O_RDONLY, &f, &keep), 0);
+			/* a batch fetched ahead lands before the reader goes on:
+			 * the same requests in every run */
+			vfs_readahead_wait(fx->v);
 			got_n = vfs_read(fx->v, f, 0, got, sizeof(got));
 			assert_int_equal(remote_mem_get_data(fx->r, path, &want, &wl), 0);
 			assert_int_equal(got_n, (ssize_t)wl);
@@ -1135,6 +1141,180 @@ static void reading_a_tree_batches_across_directories(void **state)
 	assert_int_equal(calls(REMOTE_MEM_READ), 1);
 	assert_int_equal(calls(REMOTE_MEM_READDIR_TREE), 0);
 	assert_int_equal(calls(REMOTE_MEM_GETATTR), 0);
+	vfs_forget(fx->v, tree, 1);
+}
+
+/* TREE/dDD/fFF: NDIRS directories of NFILES files of LEN bytes each
+ * (the byte is the directory's number plus the file's), listed. */
+static uint64_t make_tree(int ndirs, int nfiles, size_t len)
+{
+	char path[64], *data = malloc(len);
+	uint64_t tree;
+	struct vfs_dir *d;
+
+	assert_non_null(data);
+	remote_mem_enable_readdir_tree(fx->r);
+	remote_mem_enable_read_many(fx->r);
+	for (int i = 0; i < ndirs; i++)
+		for (int f = 0; f < nfiles; f++) {
+			snprintf(path, sizeof(path), "/tree/d%02d/f%02d", i, f);
+			memset(data, 'a' + (i + f) % 26, len);
+			assert_int_equal(remote_mem_add_file(fx->r, path, data, len, 0644), 0);
+		}
+	free(data);
+	tree = lookup_ok(ROOT, "tree");
+	assert_int_equal(vfs_opendir(fx->v, tree, &d), 0);
+	vfs_releasedir(fx->v, d);
+	return tree;
+}
+
+/* Open and read TREE/dDD/fFF whole, check its bytes. */
+static void read_file(uint64_t tree, int dn, int fn)
+{
+	char name[16], path[64];
+	uint64_t dir, ino;
+	struct vfs_file *f;
+	bool keep;
+	void *want;
+	size_t wl;
+
+	snprintf(name, sizeof(name), "d%02d", dn);
+	dir = lookup_ok(tree, name);
+	snprintf(name, sizeof(name), "f%02d", fn);
+	ino = lookup_ok(dir, name);
+	snprintf(path, sizeof(path), "/tree/d%02d/f%02d", dn, fn);
+	assert_int_equal(remote_mem_get_data(fx->r, path, &want, &wl), 0);
+	char *got = malloc(wl + 1);
+
+	assert_non_null(got);
+	assert_int_equal(vfs_open(fx->v, ino, O_RDONLY, &f, &keep), 0);
+	assert_int_equal(vfs_read(fx->v, f, 0, got, wl + 1), (ssize_t)wl);
+	assert_memory_equal(got, want, wl);
+	vfs_release(fx->v, f);
+	vfs_forget(fx->v, ino, 1);
+	vfs_forget(fx->v, dir, 1);
+	free(got);
+	free(want);
+}
+
+static unsigned long ahead_batches(void)
+{
+	struct vfs_counters c;
+
+	vfs_get_counters(fx->v, &c);
+	return (unsigned long)c.remote_read_many_ahead;
+}
+
+static void next_batch_is_fetched_ahead_in_the_background(void **state)
+{
+	uint64_t tree;
+
+	(void)state;
+	tree = make_tree(40, 10, 100);
+	remote_mem_reset_counts(fx->r);
+	/* the first file: its batch (d00..d07) now, the next (d08..d15)
+	 * in the background */
+	read_file(tree, 0, 0);
+	vfs_readahead_wait(fx->v);
+	assert_int_equal(calls(REMOTE_MEM_READ_MANY), 2);
+	assert_int_equal(ahead_batches(), 1);
+	for (int d = 0; d < 4; d++)
+		for (int f = d ? 0 : 1; f < 10; f++)
+			read_file(tree, d, f);
+	vfs_readahead_wait(fx->v);
+	/* nothing more while the next batch is far enough ahead */
+	assert_int_equal(calls(REMOTE_MEM_READ_MANY), 2);
+	/* halfway through the batch (d04): the one after the next (d16..) */
+	read_file(tree, 4, 0);
+	vfs_readahead_wait(fx->v);
+	assert_int_equal(calls(REMOTE_MEM_READ_MANY), 3);
+	assert_int_equal(ahead_batches(), 2);
+	for (int d = 4; d < 40; d++)
+		for (int f = d == 4 ? 1 : 0; f < 10; f++) {
+			read_file(tree, d, f);
+			vfs_readahead_wait(fx->v);
+		}
+	/* 40 directories, 8 a batch; every file came with one */
+	assert_int_equal(calls(REMOTE_MEM_READ_MANY), 5);
+	assert_int_equal(ahead_batches(), 4);
+	assert_int_equal(calls(REMOTE_MEM_READ), 0);
+	assert_int_equal(calls(REMOTE_MEM_GETATTR), 0);
+	assert_int_equal(calls(REMOTE_MEM_READDIR_TREE), 0);
+	vfs_forget(fx->v, tree, 1);
+}
+
+struct reader_arg {
+	uint64_t tree;
+	int dn;
+};
+
+static void *reader_main(void *arg)
+{
+	struct reader_arg *a = arg;
+
+	for (int f = 0; f < 10; f++)
+		read_file(a->tree, a->dn, f);
+	return NULL;
+}
+
+static void reader_waits_for_a_batch_in_flight(void **state)
+{
+	struct reader_arg a;
+	pthread_t th;
+	uint64_t tree;
+
+	(void)state;
+	tree = make_tree(24, 10, 100);
+	remote_mem_reset_counts(fx->r);
+	/* the batch fetched ahead stays in flight until the gate opens */
+	remote_mem_gate(fx->r, REMOTE_MEM_READ_MANY, 1);
+	read_file(tree, 0, 0);
+	remote_mem_gate_wait(fx->r, 1);
+	/* a reader of d08 meanwhile waits for it: no read of its own */
+	a.tree = tree;
+	a.dn = 8;
+	assert_int_equal(pthread_create(&th, NULL, reader_main, &a), 0);
+	remote_mem_gate_open(fx->r);
+	assert_int_equal(pthread_join(th, NULL), 0);
+	vfs_readahead_wait(fx->v);
+	assert_int_equal(calls(REMOTE_MEM_READ), 0);
+	/* d00..d07, d08..d15 ahead, and when d08 was reached d16..d23 */
+	assert_int_equal(calls(REMOTE_MEM_READ_MANY), 3);
+	assert_int_equal(ahead_batches(), 2);
+	vfs_forget(fx->v, tree, 1);
+}
+
+static void batch_fetched_ahead_only_as_far_as_the_store_holds(void **state)
+{
+	uint64_t tree;
+	char *st;
+	size_t stlen;
+
+	(void)state;
+	/* small-file store: cache_size / 4 = 1 MiB; a batch of 8
+	 * directories of 10 files of 8 KiB is 640 KiB */
+	teardown(state);
+	fx_cache_size = 4 * MiB;
+	setup(state);
+	fx_cache_size = 0;
+	tree = make_tree(40, 10, 8192);
+	remote_mem_reset_counts(fx->r);
+	read_file(tree, 0, 0);
+	vfs_readahead_wait(fx->v);
+	/* 384 KiB left: 4 whole directories ahead (40 files), not 8 */
+	assert_int_equal(ahead_batches(), 1);
+	assert_int_equal(vfs_stats_text(fx->v, &st, &stlen), 0);
+	assert_non_null(strstr(st, "\nbatched_files 120\n"));
+	free(st);
+	/* nothing fetched is dropped before it is read: the whole tree in
+	 * order, no file read on its own */
+	for (int d = 0; d < 40; d++)
+		for (int f = d ? 0 : 1; f < 10; f++) {
+			read_file(tree, d, f);
+			vfs_readahead_wait(fx->v);
+		}
+	assert_int_equal(calls(REMOTE_MEM_READ), 0);
+	assert_true(ahead_batches() > 1);
 	vfs_forget(fx->v, tree, 1);
 }
 
@@ -1210,6 +1390,9 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test_setup_teardown(find_over_a_tree_is_one_subtree_listing, setup, teardown),
 	cmocka_unit_test_setup_teardown(subtree_listing_too_big_lists_fewer_levels, setup, teardown),
 	cmocka_unit_test_setup_teardown(reading_a_tree_batches_across_directories, setup, teardown),
+	cmocka_unit_test_setup_teardown(next_batch_is_fetched_ahead_in_the_background, setup, teardown),
+	cmocka_unit_test_setup_teardown(reader_waits_for_a_batch_in_flight, setup, teardown),
+	cmocka_unit_test_setup_teardown(batch_fetched_ahead_only_as_far_as_the_store_holds, setup, teardown),
 	cmocka_unit_test_setup_teardown(walk_outliving_its_listing_lists_again_through_the_parent, setup,
 					teardown),
 	cmocka_unit_test_setup_teardown(ls_l_of_1000_entries_is_one_readdir_and_no_getattr, setup,
