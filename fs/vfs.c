@@ -675,7 +675,33 @@ static int get_listing(struct vfs *v, const char *path, struct acache_listing **
 
 /* ---- operations ---- */
 
-static int get_listing(struct vfs *v, const char *path, struct acache_listing **out);
+/* The listing of directory PATH alone (cached when fresh, else one
+ * readdir; never a subtree listing: the caller wants names of PATH, and a
+ * directory being filled would be listed with all below it again and
+ * again). */
+static int list_one_level(struct vfs *v, const char *path, struct acache_listing **out)
+{
+	struct remote_dirent *d = NULL;
+	size_t n = 0;
+	int rc;
+
+	*out = NULL;
+	if (acache_get_dir(v->ac, path, out) == ACACHE_HIT)
+		return 0;
+	rc = r_readdir(v, path, &d, &n);
+	if (rc)
+		return rc;
+	n = sanitize(path, d, n);
+	rc = acache_listing_new(out, d, n);
+	if (rc)
+		return rc;
+	rc = acache_put_dir(v->ac, path, *out);
+	if (rc) {
+		acache_listing_unref(*out);
+		*out = NULL;
+	}
+	return rc;
+}
 
 /* The pod said a name in DIR does not exist. */
 static void note_missing(struct vfs *v, const char *dir)
@@ -744,7 +770,7 @@ int vfs_lookup(struct vfs *v, uint64_t parent, const char *name, struct vfs_entr
 				 * answers this lookup and the next ones */
 				struct acache_listing *l = NULL;
 
-				if (get_listing(v, ppath, &l) == 0 && l) {
+				if (list_one_level(v, ppath, &l) == 0 && l) {
 					const struct remote_dirent *e = acache_listing_find(l, name);
 
 					if (e)
