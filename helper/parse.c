@@ -459,7 +459,8 @@ static int build_tree(struct trec *r, size_t n, const struct remote_attr *top, s
 		idx[i] = i;
 	tl_recs = r;
 	qsort(idx, n, sizeof(*idx), rec_idx_cmp);
-	qsort(neg, nneg, sizeof(*neg), span_qcmp);
+	if (nneg)
+		qsort(neg, nneg, sizeof(*neg), span_qcmp);
 	for (size_t i = 1; i < n; i++)
 		if (!span_cmp(r[idx[i]].rel, r[idx[i]].rl, r[idx[i - 1]].rel, r[idx[i - 1]].rl)) {
 			rc = -EPROTO; /* a name twice */

@@ -14,9 +14,11 @@ _mnt_cleanup() {
     if [ -n "${SIM_WORK:-}" ] && [ -f "$SIM_WORK/.mounts" ]; then
         while IFS= read -r m; do _MNT_LIST+=("$m"); done <"$SIM_WORK/.mounts"
     fi
-    if [ -s "${PODFS_DAEMON_LOG:-}" ]; then
+    # (mnt_mount runs in $(...): its export of PODFS_DAEMON_LOG is not seen here)
+    local log=${PODFS_DAEMON_LOG:-${SIM_WORK:-/nonexistent}/podfs-daemon.log}
+    if [ -s "$log" ]; then
         echo "--- podfs daemon log:" >&2
-        tail -n 40 "$PODFS_DAEMON_LOG" >&2
+        tail -n 40 "$log" >&2
     fi
     for m in "${_MNT_LIST[@]}"; do
         if mountpoint -q "$m" 2>/dev/null; then
@@ -61,9 +63,10 @@ tree_sums() {
 
 # mnt_check_daemon_log: fail on errors or sanitizer reports from a daemon.
 mnt_check_daemon_log() {
-    [ -s "${PODFS_DAEMON_LOG:-}" ] || return 0
-    if grep -qE 'error:|runtime error|AddressSanitizer|LeakSanitizer' "$PODFS_DAEMON_LOG"; then
-        cat "$PODFS_DAEMON_LOG" >&2
+    local log=${PODFS_DAEMON_LOG:-${SIM_WORK:-/nonexistent}/podfs-daemon.log}
+    [ -s "$log" ] || return 0
+    if grep -qE 'error:|runtime error|AddressSanitizer|LeakSanitizer' "$log"; then
+        cat "$log" >&2
         fail "the podfs daemon reported errors"
     fi
 }
@@ -86,6 +89,6 @@ mnt_wait_gone() {
         fi
         kill -9 "$p" 2>/dev/null || true
     done
-    [ -z "${PODFS_DAEMON_LOG:-}" ] || tail -n 40 "$PODFS_DAEMON_LOG" >&2 2>/dev/null || true
+    tail -n 40 "${PODFS_DAEMON_LOG:-${SIM_WORK:-/nonexistent}/podfs-daemon.log}" >&2 2>/dev/null || true
     return 1
 }
