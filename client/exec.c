@@ -149,7 +149,8 @@ static int chunk_push(struct chunk **head, struct chunk **tail, uint8_t chan, co
 	c->len = n;
 	c->off = 0;
 	c->chan = chan;
-	memcpy(c->data, p, n);
+	if (n)
+		memcpy(c->data, p, n);
 	if (*tail)
 		(*tail)->next = c;
 	else
@@ -971,7 +972,8 @@ static size_t put_frame(uint8_t *out, uint8_t op, const uint8_t *p, size_t n)
 	if (RAND_bytes(mask, 4) != 1)
 		memset(mask, 0x5a, 4); /* cannot happen with a seeded DRBG */
 	h = wsf_build_hdr(out, op, true, n, mask);
-	memcpy(out + h, p, n);
+	if (n) /* (an empty frame may come with no buffer) */
+		memcpy(out + h, p, n);
 	wsf_mask(out + h, n, mask, 0);
 	return h + n;
 }

@@ -232,7 +232,9 @@ static void *reader_main(void *arg)
 			continue;
 		}
 		pthread_mutex_lock(&s->lock);
-		int frc = feed(s, buf, (size_t)n);
+		/* a session already given up (a failed write, a timeout) drains
+		 * what was on its way: nobody waits for it, nothing is out of step */
+		int frc = s->dead ? 0 : feed(s, buf, (size_t)n);
 
 		pthread_mutex_unlock(&s->lock);
 		if (frc) {
