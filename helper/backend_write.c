@@ -6,7 +6,8 @@
  * Nothing here is retried: a lost session is -EIO (the change may or may
  * not have happened). Errors are the errno the tool's message names.
  * Commands per tool:
- *   create      set -C; : > P   (EXCL) / : >> P, chmod for the mode
+ *   create      set -C; : > P   (EXCL; the mode by umask when it has no
+ *               x or special bit) / : >> P, chmod for the mode
  *   write       printf DATA | dd of=P seek=OFF oflag=seek_bytes conv=notrunc
  *   wstream     exec of dd (argv, no shell) reading stdin
  *   rename      mv -f -T (GNU and busybox), NOREPLACE checked first
@@ -97,9 +98,22 @@ int be_create(struct remote *r, const char *path, uint32_t mode, unsigned flags,
 	be_bulk_forget(b, path);
 	snprintf(m, sizeof(m), "%04o", mode & 07777);
 	rc = be_full_path(b, path, &p);
-	if (!rc && (flags & REMOTE_CREATE_EXCL))
+	if (!rc && (flags & REMOTE_CREATE_EXCL) && !(mode & ~0666u)) {
+		/* the mode through the umask builtin (the request runs in a
+		 * subshell): no chmod process for the usual 0644 */
+		char um[16];
+
+		snprintf(um, sizeof(um), "%04o", ~mode & 0777);
+		rc = change(b, p.data, out, "umask %s && set -C && : > %q", um, p.data);
+	} else if (!rc && (flags & REMOTE_CREATE_EXCL)) {
 		rc = change(b, p.data, out, "set -C && : > %q && chmod %s -- %q", p.data, m, p.data);
-	else if (!rc)
+	} else if (!rc && !(mode & ~0666u)) {
+		char um[16];
+
+		snprintf(um, sizeof(um), "%04o", ~mode & 0777);
+		rc = change(b, p.data, out, "if [ -e %q ]; then : %s %q; else umask %s && : > %q; fi", p.data,
+			    flags & REMOTE_CREATE_TRUNC ? ">" : ">>", p.data, um, p.data);
+	} else if (!rc)
 		rc = change(b, p.data, out,
 			    "if [ -e %q ]; then : %s %q; else : > %q && chmod %s -- %q; fi", p.data,
 			    flags & REMOTE_CREATE_TRUNC ? ">" : ">>", p.data, p.data, m, p.data);
