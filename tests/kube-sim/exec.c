@@ -32,6 +32,7 @@
 #define QUEUE_CAP (1u << 20)
 #define CHUNK 32768
 #define EXIT_GRACE_MS 2000
+#define FINISH_GAP_MS 10
 #define CLOSE_WAIT_MS 2000
 #define WRITE_TIMEOUT_MS 300000
 
@@ -433,6 +434,11 @@ static void finish(struct session *s, const char *internal)
 	char *body = status_body(s, internal);
 	static const uint8_t normal[2] = { 0x03, 0xE8 };
 
+	/* kubectl's WebSocket client (1.30-1.32) may drop the last output of
+	 * a command when the status and the Close follow it at once, and
+	 * still exit 0 (kubernetes/kubernetes#124571): leave it a moment */
+	if (s->last_out_release)
+		s->last_out_release += FINISH_GAP_MS;
 	if (body) {
 		send_frame(s, WS_OP_BINARY, 3, body, strlen(body));
 		free(body);
