@@ -633,6 +633,24 @@ static int list_remote(struct vfs *v, const char *path, struct remote_dirent **d
 	return rc;
 }
 
+/* D (N entries, taken) as PATH's listing: sanitized, cached, in *OUT. */
+static int cache_listing(struct vfs *v, const char *path, struct remote_dirent *d, size_t n,
+			 struct acache_listing **out)
+{
+	int rc;
+
+	n = sanitize(path, d, n);
+	rc = acache_listing_new(out, d, n);
+	if (rc)
+		return rc;
+	rc = acache_put_dir(v->ac, path, *out);
+	if (rc) {
+		acache_listing_unref(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
 /* The listing of directory PATH: cached when fresh, else one remote
  * readdir (cached, and priming the attributes of every entry), or a
  * subtree listing that caches the listings below PATH too. */
@@ -661,16 +679,7 @@ static int get_listing(struct vfs *v, const char *path, struct acache_listing **
 			acache_put_negative(v->ac, path);
 		return rc;
 	}
-	n = sanitize(path, d, n);
-	rc = acache_listing_new(out, d, n);
-	if (rc)
-		return rc;
-	rc = acache_put_dir(v->ac, path, *out);
-	if (rc) {
-		acache_listing_unref(*out);
-		*out = NULL;
-	}
-	return rc;
+	return cache_listing(v, path, d, n, out);
 }
 
 /* ---- operations ---- */
@@ -691,16 +700,7 @@ static int list_one_level(struct vfs *v, const char *path, struct acache_listing
 	rc = r_readdir(v, path, &d, &n);
 	if (rc)
 		return rc;
-	n = sanitize(path, d, n);
-	rc = acache_listing_new(out, d, n);
-	if (rc)
-		return rc;
-	rc = acache_put_dir(v->ac, path, *out);
-	if (rc) {
-		acache_listing_unref(*out);
-		*out = NULL;
-	}
-	return rc;
+	return cache_listing(v, path, d, n, out);
 }
 
 /* The pod said a name in DIR does not exist. */
