@@ -143,7 +143,7 @@ _MB_MNTS=() _MB_PIDS=()
 _mb_cleanup() {
     local m p
     for m in "${_MB_MNTS[@]}"; do
-        if mountpoint -q "$m" 2>/dev/null; then
+        if sim_is_mounted "$m"; then
             fusermount3 -u "$m" 2>/dev/null || fusermount3 -uz "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
         fi
     done

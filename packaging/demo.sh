@@ -24,7 +24,7 @@ SIM_TIMEOUT=${SIM_TIMEOUT:-3600} sim_start
 say() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
 mnt=$SIM_WORK/demo-mount
 mkdir -p "$mnt"
-sim_on_cleanup 'mountpoint -q "$mnt" && { podfs umount "$mnt" || fusermount3 -uz "$mnt"; }'
+sim_on_cleanup 'sim_is_mounted "$mnt" && { podfs umount "$mnt" || fusermount3 -uz "$mnt"; }'
 
 say "podfs mount demo:/ $mnt"
 podfs mount demo:/ "$mnt"

@@ -177,6 +177,14 @@ sim_procs_under() {
     done
 }
 
+# sim_is_mounted PATH: is PATH a mount point in our namespace? Read from
+# /proc/self/mountinfo, never by a stat of PATH: a daemon that no longer
+# answers would hang that (and with it the clean-up).
+sim_is_mounted() {
+    PODFS_MNT=${1// /\\040} awk 'BEGIN { m = ENVIRON["PODFS_MNT"] } $5 == m { f = 1 } END { exit !f }' \
+        /proc/self/mountinfo
+}
+
 # mount points at or below DIR in our mount namespace
 _sim_mounts_below() {
     PODFS_MNT_DIR=${1// /\\040} awk '

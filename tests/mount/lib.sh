@@ -21,7 +21,7 @@ _mnt_cleanup() {
         tail -n 40 "$log" >&2
     fi
     for m in "${_MNT_LIST[@]}"; do
-        if mountpoint -q "$m" 2>/dev/null; then
+        if sim_is_mounted "$m"; then
             fusermount3 -u "$m" 2>/dev/null || fusermount3 -uz "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
         fi
         # only our own daemons: other tests may run in parallel
