@@ -2,6 +2,7 @@
 #include "buf.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,7 +31,8 @@ void buf_reset(struct buf *b)
 		b->data[0] = '\0';
 }
 
-static int reserve(struct buf *b, size_t extra)
+/* Room for EXTRA more bytes: doubling (appends), or EXACT (a known size). */
+static int grow(struct buf *b, size_t extra, bool exact)
 {
 	size_t need, cap;
 	char *p;
@@ -40,7 +42,7 @@ static int reserve(struct buf *b, size_t extra)
 	need = b->len + extra + 1;
 	if (need <= b->cap)
 		return 0;
-	cap = b->cap ? b->cap : 64;
+	cap = exact ? need : b->cap ? b->cap : 64;
 	while (cap < need)
 		cap = cap > ((size_t)-1) / 2 ? need : cap * 2;
 	p = realloc(b->data, cap);
@@ -51,22 +53,14 @@ static int reserve(struct buf *b, size_t extra)
 	return 0;
 }
 
+static int reserve(struct buf *b, size_t extra)
+{
+	return grow(b, extra, false);
+}
+
 int buf_reserve(struct buf *b, size_t extra)
 {
-	size_t need;
-	char *p;
-
-	if (extra > b->max || b->len > b->max - extra)
-		return -E2BIG;
-	need = b->len + extra + 1;
-	if (need <= b->cap)
-		return 0;
-	p = realloc(b->data, need); /* exactly: the size is known */
-	if (!p)
-		return -ENOMEM;
-	b->data = p;
-	b->cap = need;
-	return 0;
+	return grow(b, extra, true);
 }
 
 int buf_append(struct buf *b, const void *p, size_t n)
