@@ -37,6 +37,8 @@ struct inode {
 	bool has_attr;
 	struct remote_attr attr;
 	uint64_t attr_when;
+	unsigned opens; /* open handles (vfs counts them) */
+	bool pushed;	/* the kernel was handed the data for attr */
 	struct inode *ino_next;
 	struct inode *path_next;
 };
@@ -72,6 +74,13 @@ static uint64_t hash_ino(uint64_t ino)
 	ino *= 0xff51afd7ed558ccdULL;
 	ino ^= ino >> 33;
 	return ino;
+}
+
+/* The same file content as far as attributes tell: size, mtime, identity. */
+static bool same_data(const struct remote_attr *a, const struct remote_attr *b)
+{
+	return a->size == b->size && a->mtime.tv_sec == b->mtime.tv_sec && a->mtime.tv_nsec == b->mtime.tv_nsec &&
+	       a->ino == b->ino && a->dev == b->dev;
 }
 
 static struct inode *find_ino(struct inode_table *t, uint64_t ino)
@@ -448,12 +457,60 @@ int inode_set_attr(struct inode_table *t, uint64_t ino, const struct remote_attr
 	if (!n) {
 		rc = -ESTALE;
 	} else {
+		if (!n->has_attr || !same_data(&n->attr, a))
+			n->pushed = false;
 		n->attr = *a;
 		n->attr_when = when;
 		n->has_attr = true;
 	}
 	pthread_mutex_unlock(&t->lock);
 	return rc;
+}
+
+int inode_opens_add(struct inode_table *t, uint64_t ino, int delta)
+{
+	struct inode *n;
+	int rc;
+
+	pthread_mutex_lock(&t->lock);
+	n = find_ino(t, ino);
+	if (!n) {
+		rc = -ESTALE;
+	} else {
+		if (delta < 0 && n->opens < (unsigned)-delta)
+			n->opens = 0;
+		else
+			n->opens += (unsigned)delta;
+		rc = (int)n->opens;
+	}
+	pthread_mutex_unlock(&t->lock);
+	return rc;
+}
+
+int inode_push_begin(struct inode_table *t, uint64_t ino, const struct remote_attr *a)
+{
+	struct inode *n;
+	int rc = 0;
+
+	pthread_mutex_lock(&t->lock);
+	n = find_ino(t, ino);
+	if (!n)
+		rc = -ESTALE;
+	else if (n->opens != 1 || n->pushed || !n->has_attr || !same_data(&n->attr, a))
+		rc = -EBUSY;
+	pthread_mutex_unlock(&t->lock);
+	return rc;
+}
+
+void inode_push_done(struct inode_table *t, uint64_t ino, const struct remote_attr *a)
+{
+	struct inode *n;
+
+	pthread_mutex_lock(&t->lock);
+	n = find_ino(t, ino);
+	if (n && n->has_attr && same_data(&n->attr, a))
+		n->pushed = true;
+	pthread_mutex_unlock(&t->lock);
 }
 
 int inode_get_attr(struct inode_table *t, uint64_t ino, struct remote_attr *a, uint64_t *when)

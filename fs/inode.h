@@ -79,5 +79,18 @@ size_t inode_count(struct inode_table *t);
 int inode_set_attr(struct inode_table *t, uint64_t ino, const struct remote_attr *a,
 		   uint64_t when);
 int inode_get_attr(struct inode_table *t, uint64_t ino, struct remote_attr *a, uint64_t *when);
+/* Open handles of INO, as vfs counts them: add DELTA (never below zero)
+ * and return the count after, or -ESTALE. */
+int inode_opens_add(struct inode_table *t, uint64_t ino, int delta);
+/* Handing a file's content to the kernel's page cache (vfs at open, by
+ * FUSE notify_store) locks the kernel's pages of the file: only while
+ * one handle is open (the one being opened: no READ of the file can be
+ * in flight), and once per content. inode_push_begin: 0 when INO has
+ * exactly one open handle, attributes recorded equal to A (what the
+ * kernel has) and no push for them yet; -EBUSY otherwise, -ESTALE for
+ * an unknown ino. inode_push_done: the kernel took the content for A
+ * (forgotten when inode_set_attr records other data attributes). */
+int inode_push_begin(struct inode_table *t, uint64_t ino, const struct remote_attr *a);
+void inode_push_done(struct inode_table *t, uint64_t ino, const struct remote_attr *a);
 
 #endif

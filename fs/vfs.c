@@ -127,6 +127,8 @@ struct vfs_file {
 	char *path;
 	struct pcache_ra ra;
 	struct pcache_stamp stamp; /* as of open */
+	struct remote_attr attr;   /* as of open */
+	bool keep;		   /* the kernel's cached pages were kept */
 };
 
 struct vfs_dir {
@@ -1335,6 +1337,8 @@ static int open_file(struct vfs *v, uint64_t ino, int flags, bool fresh, struct 
 	}
 	f->ino = ino;
 	f->stamp = s;
+	f->attr = a;
+	f->keep = *keep_cache;
 	if (writable) {
 		f->w = ws_get(v, ino, true);
 		if (!f->w) {
@@ -1352,6 +1356,7 @@ static int open_file(struct vfs *v, uint64_t ino, int flags, bool fresh, struct 
 		maybe_batch(v, path);
 	f->path = path;
 	path = NULL;
+	inode_opens_add(v->it, ino, 1);
 	*out = f;
 out:
 	free(path);
@@ -1410,6 +1415,44 @@ ssize_t vfs_read(struct vfs *v, struct vfs_file *f, uint64_t off, void *buf, siz
 	return rc;
 }
 
+int vfs_open_prefill(struct vfs *v, struct vfs_file *f, void **data, size_t *len)
+{
+	struct wstate *w;
+	char *buf;
+	ssize_t n;
+
+	*data = NULL;
+	*len = 0;
+	/* a reader whose kernel pages were kept (the kernel's attributes are
+	 * the ones the data goes with), of a small file held from a batch */
+	if (f->w || !f->keep || !S_ISREG(f->attr.mode) || f->attr.size == 0 || f->attr.size > PF_SMALL ||
+	    inode_push_begin(v->it, f->ino, &f->attr))
+		return 0;
+	if ((w = ws_get(v, f->ino, false))) {
+		ws_put(v, w); /* a writer's state: its data goes through it */
+		return 0;
+	}
+	if (!pf_holds(v->pf, f->path, &f->stamp))
+		return 0;
+	buf = malloc((size_t)f->attr.size);
+	if (!buf)
+		return -ENOMEM;
+	n = pf_read(v->pf, f->path, &f->stamp, 0, buf, (size_t)f->attr.size);
+	if (n != (ssize_t)f->attr.size) {
+		free(buf);
+		return n < 0 && n != -ENOENT ? (int)n : 0;
+	}
+	*data = buf;
+	*len = (size_t)n;
+	return 0;
+}
+
+void vfs_open_prefilled(struct vfs *v, struct vfs_file *f)
+{
+	count(&v->cnt.kernel_cache_pushes, 1);
+	inode_push_done(v->it, f->ino, &f->attr);
+}
+
 void vfs_release(struct vfs *v, struct vfs_file *f)
 {
 	if (!f)
@@ -1431,6 +1474,7 @@ void vfs_release(struct vfs *v, struct vfs_file *f)
 		pthread_mutex_unlock(&f->w->lock);
 		ws_put(v, f->w);
 	}
+	inode_opens_add(v->it, f->ino, -1);
 	free(f->path);
 	free(f);
 }
@@ -1602,6 +1646,7 @@ void vfs_get_counters(struct vfs *v, struct vfs_counters *out)
 	out->remote_read_bytes = load(&v->cnt.remote_read_bytes);
 	out->remote_read_many = load(&v->cnt.remote_read_many);
 	out->remote_read_many_ahead = load(&v->cnt.remote_read_many_ahead);
+	out->kernel_cache_pushes = load(&v->cnt.kernel_cache_pushes);
 	out->xattr_calls = load(&v->cnt.xattr_calls);
 	out->remote_write = load(&v->cnt.remote_write);
 	out->remote_write_bytes = load(&v->cnt.remote_write_bytes);
@@ -1653,6 +1698,7 @@ int vfs_stats_text(struct vfs *v, char **text, size_t *len)
 			"inodes %zu\n"
 			"batched_files %llu\n"
 			"batched_files_read %llu\n"
+			"kernel_cache_pushes %llu\n"
 			"xattr_calls %llu\n"
 			"remote_write %llu\n"
 			"remote_write_bytes %llu\n"
@@ -1670,6 +1716,7 @@ int vfs_stats_text(struct vfs *v, char **text, size_t *len)
 			(unsigned long long)as.attr_hits, (unsigned long long)as.negative_hits,
 			(unsigned long long)as.dir_hits, (unsigned long long)as.misses, as.attrs,
 			as.dirs, inode_count(v->it), (unsigned long long)pf_files, (unsigned long long)pf_served,
+			(unsigned long long)c.kernel_cache_pushes,
 			(unsigned long long)c.xattr_calls, (unsigned long long)c.remote_write,
 			(unsigned long long)c.remote_write_bytes, (unsigned long long)c.remote_wstreams,
 			(unsigned long long)c.remote_modify, (unsigned long long)c.remote_fsync);

@@ -133,6 +133,7 @@ struct vfs_counters {
 	uint64_t remote_read_bytes;
 	uint64_t remote_read_many; /* batches of small files */
 	uint64_t remote_read_many_ahead; /* ... of them fetched ahead, in the background */
+	uint64_t kernel_cache_pushes;	 /* small files handed to the kernel's page cache at open */
 	uint64_t xattr_calls; /* getxattr/listxattr the kernel asked (ENOSYS) */
 	uint64_t remote_write;	     /* pwrite requests */
 	uint64_t remote_write_bytes; /* through pwrite and write streams */
@@ -177,6 +178,17 @@ int vfs_flush(struct vfs *v, struct vfs_file *f);
 /* Does closing F need a vfs_flush? Only writable handles have anything
  * to store or report: a reader's close can skip the round trip. */
 bool vfs_file_needs_flush(const struct vfs_file *f);
+/* Right after vfs_open: the whole content of F's file, when the FUSE
+ * layer should hand it to the kernel's page cache before it answers the
+ * open (then the reader's read() needs no READ round trip). Only for a
+ * read-only handle whose kernel pages were kept (keep_cache: the kernel's
+ * attributes match), of a small file held from a batch, while no other
+ * handle of it is open (no READ of it can be in flight: the kernel locks
+ * the pages it fills), once per content. *DATA is malloc'd (the caller
+ * frees it), or NULL with *LEN 0 when there is nothing to hand over.
+ * Call with no lock held. vfs_open_prefilled: the kernel took it. */
+int vfs_open_prefill(struct vfs *v, struct vfs_file *f, void **data, size_t *len);
+void vfs_open_prefilled(struct vfs *v, struct vfs_file *f);
 int vfs_fsync(struct vfs *v, struct vfs_file *f, int datasync);
 int vfs_setxattr(struct vfs *v, uint64_t ino, const char *name);
 int vfs_removexattr(struct vfs *v, uint64_t ino, const char *name);

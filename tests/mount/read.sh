@@ -96,6 +96,28 @@ after=$("$PODFS" stats "$m" | awk '$1=="shell_requests"{print $2}')
 [ $((after - before)) -le 10 ] || fail "reading 1,000 small files took $((after - before)) requests (want a batch)"
 echo "reading 1,000 small files: $((after - before)) shell requests"
 
+# 4d. small files read one by one go into the kernel's page cache with
+# their open (from the batch): the reads themselves never reach the
+# daemon, and the kernel keeps them for the next reader
+mkdir "$src/push"
+for i in $(seq 1 300); do printf 'push %s\n' "$i" > "$src/push/p$i"; done
+sleep 1.2 # the root's listing expires
+ls "$m/push" >/dev/null
+p0=$(stat_of kernel_cache_pushes) h0=$(stat_of page_cache_hits) m0=$(stat_of page_cache_misses)
+cmp <(cat "$m"/push/p*) <(cat "$src"/push/p*) || fail "the 300 small files differ from the pod's"
+p1=$(stat_of kernel_cache_pushes) h1=$(stat_of page_cache_hits) m1=$(stat_of page_cache_misses)
+echo "300 small files: $((p1 - p0)) handed to the kernel with their open, $((h1 - h0 + m1 - m0)) reads reached the daemon"
+assert_eq 300 "$((p1 - p0))" "small files handed to the kernel at open"
+assert_eq 0 "$((h1 - h0 + m1 - m0))" "reads of pushed files that reached the daemon"
+cmp <(cat "$m"/push/p*) <(cat "$src"/push/p*) || fail "the 300 small files differ on the second read"
+assert_eq "$p1" "$(stat_of kernel_cache_pushes)" "pushes when the kernel holds the files already"
+# changed in the pod, same size: once attr_timeout passed, the reader
+# sees the new bytes (the kernel's pages go, nothing old is pushed)
+printf 'PUSH 7\n' > "$src/push/p7"
+touch -d '2001-01-01' "$src/push/p7"
+sleep 1.2
+assert_eq "PUSH 7" "$(cat "$m/push/p7")" "a pushed file changed in the pod"
+
 # 4c. no extended attributes: "Operation not supported", and after the
 # first ENOSYS the kernel stops asking (a warm ls -lR makes no xattr
 # call); `podfs stats` works from any path in the mount

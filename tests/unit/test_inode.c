@@ -165,6 +165,55 @@ static void attrs_last_given_to_kernel_are_kept(void **state)
 	inode_table_free(t);
 }
 
+/* A push into the kernel's page cache only with exactly one handle open,
+ * attributes equal to what the kernel has, and once per content. */
+static void push_needs_one_handle_same_attrs_and_happens_once(void **state)
+{
+	struct inode_table *t = mk("/");
+	struct remote_attr a = { 0 }, b;
+	uint64_t ino;
+
+	(void)state;
+	assert_int_equal(inode_ref(t, "/f", NULL, &ino, NULL), 0);
+	a.size = 2048;
+	a.mtime.tv_sec = 5;
+	a.ino = 42;
+	/* no attributes recorded, no handle */
+	assert_int_equal(inode_push_begin(t, ino, &a), -EBUSY);
+	assert_int_equal(inode_set_attr(t, ino, &a, 1), 0);
+	assert_int_equal(inode_push_begin(t, ino, &a), -EBUSY);
+	assert_int_equal(inode_opens_add(t, ino, 1), 1);
+	assert_int_equal(inode_push_begin(t, ino, &a), 0);
+	/* a second handle: a READ of it may be in flight */
+	assert_int_equal(inode_opens_add(t, ino, 1), 2);
+	assert_int_equal(inode_push_begin(t, ino, &a), -EBUSY);
+	assert_int_equal(inode_opens_add(t, ino, -1), 1);
+	/* other attributes than the kernel's */
+	b = a;
+	b.mtime.tv_nsec = 1;
+	assert_int_equal(inode_push_begin(t, ino, &b), -EBUSY);
+	/* once per content: the same attributes again keep it done, new
+	 * data attributes (a change in the pod) allow the next */
+	inode_push_done(t, ino, &a);
+	assert_int_equal(inode_push_begin(t, ino, &a), -EBUSY);
+	b = a;
+	b.mode = 0600; /* not a data attribute */
+	assert_int_equal(inode_set_attr(t, ino, &b, 2), 0);
+	assert_int_equal(inode_push_begin(t, ino, &b), -EBUSY);
+	b.size = 2049;
+	assert_int_equal(inode_set_attr(t, ino, &b, 3), 0);
+	assert_int_equal(inode_push_begin(t, ino, &b), 0);
+	/* a push done for attributes since replaced counts for nothing */
+	inode_push_done(t, ino, &a);
+	assert_int_equal(inode_push_begin(t, ino, &b), 0);
+	/* the count never goes below zero */
+	assert_int_equal(inode_opens_add(t, ino, -5), 0);
+	assert_int_equal(inode_opens_add(t, ino, 1), 1);
+	assert_int_equal(inode_opens_add(t, 9999, 1), -ESTALE);
+	assert_int_equal(inode_push_begin(t, 9999, &a), -ESTALE);
+	inode_table_free(t);
+}
+
 static void many_inodes_survive_table_growth(void **state)
 {
 	struct inode_table *t = mk("/");
@@ -249,6 +298,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(identity_change_detaches_old_inode),
 	cmocka_unit_test(type_change_is_an_identity_change),
 	cmocka_unit_test(attrs_last_given_to_kernel_are_kept),
+	cmocka_unit_test(push_needs_one_handle_same_attrs_and_happens_once),
 	cmocka_unit_test(many_inodes_survive_table_growth),
 	cmocka_unit_test(concurrent_ref_and_forget_balance),
 };

@@ -959,6 +959,87 @@ static void reading_a_dirs_small_files_is_one_batch(void **state)
 	assert_int_equal(calls(REMOTE_MEM_READ_MANY), 1);
 }
 
+/* The content the FUSE layer hands to the kernel with the open (notify
+ * store), if any: checked against WANT (NULL: none expected). */
+static void expect_prefill(struct vfs_file *f, const char *want)
+{
+	void *data;
+	size_t len;
+
+	assert_int_equal(vfs_open_prefill(fx->v, f, &data, &len), 0);
+	if (!want) {
+		assert_null(data);
+		assert_int_equal(len, 0);
+		return;
+	}
+	assert_non_null(data);
+	assert_int_equal(len, strlen(want));
+	assert_memory_equal(data, want, len);
+	free(data);
+}
+
+static void small_file_goes_to_the_kernel_once_with_one_handle(void **state)
+{
+	struct vfs_file *f, *g;
+	struct vfs_dir *d;
+	char path[64], want[64], got[64];
+	uint64_t dir, ino;
+	bool keep;
+
+	(void)state;
+	remote_mem_enable_read_many(fx->r);
+	for (int i = 0; i < 10; i++) {
+		snprintf(path, sizeof(path), "/src/f%d", i);
+		snprintf(want, sizeof(want), "file %d\n", i);
+		assert_int_equal(remote_mem_add_file(fx->r, path, want, strlen(want), 0644), 0);
+	}
+	dir = lookup_ok(ROOT, "src");
+	assert_int_equal(vfs_opendir(fx->v, dir, &d), 0);
+	vfs_releasedir(fx->v, d);
+	ino = lookup_ok(dir, "f1");
+	assert_int_equal(vfs_open(fx->v, ino, O_RDONLY, &f, &keep), 0);
+	assert_true(keep); /* the listing's attributes are the kernel's */
+	assert_int_equal(calls(REMOTE_MEM_READ_MANY), 1);
+	expect_prefill(f, "file 1\n");
+	vfs_open_prefilled(fx->v, f);
+	/* a second handle while the first is open: never (its pages may be
+	 * locked by a READ in flight) */
+	assert_int_equal(vfs_open(fx->v, ino, O_RDONLY, &g, &keep), 0);
+	expect_prefill(g, NULL);
+	vfs_release(fx->v, g);
+	vfs_release(fx->v, f);
+	/* once per content: the kernel holds it */
+	assert_int_equal(vfs_open(fx->v, ino, O_RDONLY, &f, &keep), 0);
+	assert_true(keep);
+	expect_prefill(f, NULL);
+	vfs_release(fx->v, f);
+	/* a writer's handle: never */
+	assert_int_equal(vfs_open(fx->v, lookup_ok(dir, "f2"), O_RDWR, &f, &keep), 0);
+	expect_prefill(f, NULL);
+	vfs_release(fx->v, f);
+	/* another reader of a file of the batch: its own content */
+	assert_int_equal(vfs_open(fx->v, lookup_ok(dir, "f3"), O_RDONLY, &f, &keep), 0);
+	expect_prefill(f, "file 3\n");
+	vfs_release(fx->v, f);
+	/* changed in the pod: once the attributes are old the open sees the
+	 * change, the kernel drops its pages (no keep), nothing is pushed and
+	 * the read gets the new content */
+	assert_int_equal(remote_mem_set_data(fx->r, "/src/f1", "changed!\n", 9), 0);
+	fake_now += 2 * SEC;
+	assert_int_equal(vfs_open(fx->v, ino, O_RDONLY, &f, &keep), 0);
+	assert_false(keep);
+	expect_prefill(f, NULL);
+	assert_int_equal(vfs_read(fx->v, f, 0, got, sizeof(got)), 9);
+	assert_memory_equal(got, "changed!\n", 9);
+	vfs_release(fx->v, f);
+	/* the batch's copy is the old content: never handed over for the
+	 * new attributes */
+	assert_int_equal(vfs_open(fx->v, ino, O_RDONLY, &f, &keep), 0);
+	assert_true(keep);
+	expect_prefill(f, NULL);
+	vfs_release(fx->v, f);
+}
+
 /* find(1) through the vfs: opendir, every entry, lookup, recurse into
  * directories; returns the entries seen. */
 static size_t walk(uint64_t dir)
@@ -1387,6 +1468,7 @@ static void no_batch_without_read_many_or_fresh_listing(void **state)
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test_setup_teardown(reading_a_dirs_small_files_is_one_batch, setup, teardown),
 	cmocka_unit_test_setup_teardown(no_batch_without_read_many_or_fresh_listing, setup, teardown),
+	cmocka_unit_test_setup_teardown(small_file_goes_to_the_kernel_once_with_one_handle, setup, teardown),
 	cmocka_unit_test_setup_teardown(find_over_a_tree_is_one_subtree_listing, setup, teardown),
 	cmocka_unit_test_setup_teardown(subtree_listing_too_big_lists_fewer_levels, setup, teardown),
 	cmocka_unit_test_setup_teardown(reading_a_tree_batches_across_directories, setup, teardown),
