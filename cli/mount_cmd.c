@@ -230,9 +230,15 @@ static int serve(struct mount_args *m, int ready_fd)
 	/* The daemon's threads free big buffers (read-ahead segments, batch
 	 * output) all the time: with an arena per thread and glibc's rising
 	 * trim threshold the freed memory stayed mapped (peak RSS ~150 MiB
-	 * during a 256 MiB cat, ~95 MiB with these). */
+	 * during a 256 MiB cat, ~95 MiB with these). Setting the trim
+	 * threshold also freezes glibc's mmap threshold at 128 KiB: every
+	 * read buffer, cache block and fetch buffer (128 KiB to 1 MiB) was a
+	 * fresh mapping, page-faulted in byte by byte (a tenth of the
+	 * daemon's CPU in a cat); up to 2 MiB they come from the arenas and
+	 * are reused (cat of 256 MiB 0.87 s -> 0.77 s, peak RSS ~112 MiB). */
 	mallopt(M_ARENA_MAX, 2);
 	mallopt(M_TRIM_THRESHOLD, 1 << 20);
+	mallopt(M_MMAP_THRESHOLD, 2 << 20);
 	if (cli_conn_open(&m->c))
 		return 1;
 	rc = kpod_get(m->c.kc, m->c.cfg->namespace, m->pod, &kp, err, sizeof(err));
