@@ -17,7 +17,8 @@
 #   grep -r NEEDLE over the tree              kubectl exec gnu -- grep -r ...,
 #                                             and kubectl cp + local grep -r
 #   cp -r of the tree to tmpfs (/dev/shm)     kubectl cp gnu:DIR LOCAL
-#   cat of the 256 MiB (--big: 1 GiB) file    kubectl exec gnu -- cat FILE
+#   cat of the 256 MiB (--big: 1 GiB) file    kubectl exec gnu -- cat FILE, and
+#                                             podfs exec gnu -- cat FILE
 #   1,000 random 4 KiB reads of the 256 MiB   one kubectl exec dd per read
 #   file (pread from a small C program)       (only --kc-reads of them, default
 #                                             50: the table says so, and the
@@ -503,6 +504,7 @@ if want cat; then
     chk_cat_pf() { [ "$(sha256sum <"$1$CAT_P" | cut -d' ' -f1)" = "$CAT_SUM" ] && echo ok || echo MISMATCH; }
     # kubectl: the timed run goes to /dev/null; the check is a second, untimed run
     chk_cat_kc() { [ "$(kc exec gnu -- cat "$P_SRV$CAT_P" | sha256sum | cut -d' ' -f1)" = "$CAT_SUM" ] && echo ok || echo MISMATCH; }
+    chk_cat_pe() { [ "$("$PODFS" exec gnu -- cat "$P_SRV$CAT_P" | sha256sum | cut -d' ' -f1)" = "$CAT_SUM" ] && echo ok || echo MISMATCH; }
     cats=("256 MiB:${P_BIG#"$P_SRV"}:$BIG_SUM:$D_BIG")
     [ "$BIG" = 0 ] || cats+=("1 GiB:${P_GIG#"$P_SRV"}:$GIG_SUM:$D_GIG")
     for spec in "${cats[@]}"; do
@@ -512,6 +514,9 @@ if want cat; then
         run_pf "$w" chk_cat_pf sh_out /dev/null cat "@M$CAT_P"
         cold "$dfile"
         run_kc "$w" "kubectl exec cat" chk_cat_kc sh_out /dev/null "$KUBECTL" exec gnu -- cat "$P_SRV$CAT_P"
+        # the issue's yardstick: the same bytes over podfs's own exec
+        cold "$dfile"
+        run_kc "$w" "podfs exec cat" chk_cat_pe sh_out /dev/null "$PODFS" exec gnu -- cat "$P_SRV$CAT_P"
     done
 fi
 

@@ -414,6 +414,19 @@ static bool sequential(const struct pcache_ra *ra, uint64_t off, size_t len)
 	return off + slack >= ra->next_off && off <= ra->next_off + ra->window;
 }
 
+void pcache_note_read(struct pcache *p, struct pcache_ra *ra, uint64_t off, size_t len)
+{
+	pthread_mutex_lock(&p->lock);
+	if (sequential(ra, off, len)) {
+		if (off + len > ra->next_off)
+			ra->next_off = off + len;
+	} else {
+		ra->window = 0;
+		ra->next_off = off + len;
+	}
+	pthread_mutex_unlock(&p->lock);
+}
+
 ssize_t pcache_read(struct pcache *p, uint64_t ino, struct pcache_ra *ra, uint64_t off,
 		    void *buf, size_t len, pcache_fetch_fn fetch, void *arg)
 {

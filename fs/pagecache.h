@@ -76,6 +76,9 @@ void pcache_drop_file(struct pcache *p, uint64_t ino);
  * Returns the byte count (short only at end of file) or -errno. */
 ssize_t pcache_read(struct pcache *p, uint64_t ino, struct pcache_ra *ra, uint64_t off,
 		    void *buf, size_t len, pcache_fetch_fn fetch, void *arg);
+/* A read of LEN bytes at OFF served elsewhere (not through the cache):
+ * RA follows it, so the reader stays sequential. */
+void pcache_note_read(struct pcache *p, struct pcache_ra *ra, uint64_t off, size_t len);
 
 void pcache_get_stats(struct pcache *p, struct pcache_stats *out);
 

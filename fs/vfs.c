@@ -1409,8 +1409,20 @@ ssize_t vfs_read(struct vfs *v, struct vfs_file *f, uint64_t off, void *buf, siz
 		}
 		pthread_mutex_unlock(&w->lock);
 		ws_put(v, w);
+	} else if (v->r->ops->read_streamed && len > 0 && off < f->stamp.size) {
+		/* a sequential reader of a big file whose read-ahead stream has
+		 * the bytes: straight from it (not through the block cache:
+		 * two copies and a fetch buffer less per byte; the kernel keeps
+		 * the pages for re-reads) */
+		rc = v->r->ops->read_streamed(v->r, c.path, off, buf, len);
+		if (rc >= 0) {
+			count(&v->cnt.streamed_reads, 1);
+			pcache_note_read(v->pc, &f->ra, off, (size_t)rc);
+			goto out;
+		}
 	}
 	rc = pcache_read(v->pc, f->ino, &f->ra, off, buf, len, fetch, &c);
+out:
 	free(path);
 	return rc;
 }
@@ -1647,6 +1659,7 @@ void vfs_get_counters(struct vfs *v, struct vfs_counters *out)
 	out->remote_read_many = load(&v->cnt.remote_read_many);
 	out->remote_read_many_ahead = load(&v->cnt.remote_read_many_ahead);
 	out->kernel_cache_pushes = load(&v->cnt.kernel_cache_pushes);
+	out->streamed_reads = load(&v->cnt.streamed_reads);
 	out->xattr_calls = load(&v->cnt.xattr_calls);
 	out->remote_write = load(&v->cnt.remote_write);
 	out->remote_write_bytes = load(&v->cnt.remote_write_bytes);
@@ -1699,6 +1712,7 @@ int vfs_stats_text(struct vfs *v, char **text, size_t *len)
 			"batched_files %llu\n"
 			"batched_files_read %llu\n"
 			"kernel_cache_pushes %llu\n"
+			"streamed_reads %llu\n"
 			"xattr_calls %llu\n"
 			"remote_write %llu\n"
 			"remote_write_bytes %llu\n"
@@ -1716,7 +1730,7 @@ int vfs_stats_text(struct vfs *v, char **text, size_t *len)
 			(unsigned long long)as.attr_hits, (unsigned long long)as.negative_hits,
 			(unsigned long long)as.dir_hits, (unsigned long long)as.misses, as.attrs,
 			as.dirs, inode_count(v->it), (unsigned long long)pf_files, (unsigned long long)pf_served,
-			(unsigned long long)c.kernel_cache_pushes,
+			(unsigned long long)c.kernel_cache_pushes, (unsigned long long)c.streamed_reads,
 			(unsigned long long)c.xattr_calls, (unsigned long long)c.remote_write,
 			(unsigned long long)c.remote_write_bytes, (unsigned long long)c.remote_wstreams,
 			(unsigned long long)c.remote_modify, (unsigned long long)c.remote_fsync);

@@ -134,6 +134,7 @@ struct vfs_counters {
 	uint64_t remote_read_many; /* batches of small files */
 	uint64_t remote_read_many_ahead; /* ... of them fetched ahead, in the background */
 	uint64_t kernel_cache_pushes;	 /* small files handed to the kernel's page cache at open */
+	uint64_t streamed_reads;	 /* reads served from a read-ahead stream, past the block cache */
 	uint64_t xattr_calls; /* getxattr/listxattr the kernel asked (ENOSYS) */
 	uint64_t remote_write;	     /* pwrite requests */
 	uint64_t remote_write_bytes; /* through pwrite and write streams */

@@ -466,6 +466,11 @@ static ssize_t be_read(struct remote *r, const char *path, uint64_t off, void *d
 	return rc;
 }
 
+static ssize_t be_read_streamed(struct remote *r, const char *path, uint64_t off, void *dst, size_t len)
+{
+	return be_bulk_serve(r->priv, path, off, dst, len);
+}
+
 static int be_readlink(struct remote *r, const char *path, char **target)
 {
 	struct backend *b = r->priv;
@@ -818,6 +823,7 @@ static const struct remote_ops ops = {
 	.readdir = be_readdir,
 	.readdir_tree = be_readdir_tree,
 	.read = be_read,
+	.read_streamed = be_read_streamed,
 	.readlink = be_readlink,
 	.statfs = be_statfs,
 	.checksum = be_checksum,

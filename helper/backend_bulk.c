@@ -585,6 +585,46 @@ static ssize_t serve(struct bulk *bk, struct bstream *s, uint64_t off, char *dst
 	return (ssize_t)len;
 }
 
+/* A read of PATH's stream in slot I. Lock held (released while
+ * waiting). */
+static ssize_t read_from(struct bulk *bk, int i, uint64_t off, void *dst, size_t len)
+{
+	struct bstream *s = bk->s[i];
+	ssize_t rc = -EAGAIN;
+
+	s->last_use = now_s();
+	if (s->ended && s->refs == 0) {
+		detach(bk, i); /* failed or idle: a new run may start one */
+	} else if (!s->ready) {
+		/* the session is being opened: follow the reader */
+		if (off + len > s->next_off)
+			s->next_off = off + len;
+	} else {
+		rc = serve(bk, s, off, dst, len);
+		/* serve may have waited: is S still in slot I? */
+		if (rc == -EAGAIN && bk->s[i] == s && !s->stop && s->refs == 0 &&
+		    (off + BULK_BUF_CAP < s->start || off > s->pos + BULK_BUF_CAP))
+			detach(bk, i); /* a different reader now: random reads */
+	}
+	return rc;
+}
+
+ssize_t be_bulk_serve(struct backend *b, const char *path, uint64_t off, void *dst, size_t len)
+{
+	struct bulk *bk = b->bulk;
+	ssize_t rc = -EAGAIN;
+	int i;
+
+	if (!bk || len == 0 || off > UINT64_MAX - len)
+		return -EAGAIN;
+	pthread_mutex_lock(&bk->lock);
+	i = find_stream(bk, path);
+	if (i >= 0)
+		rc = read_from(bk, i, off, dst, len);
+	pthread_mutex_unlock(&bk->lock);
+	return rc;
+}
+
 ssize_t be_bulk_read(struct backend *b, const char *path, uint64_t off, void *dst, size_t len)
 {
 	struct bulk *bk = b->bulk;
@@ -599,22 +639,7 @@ ssize_t be_bulk_read(struct backend *b, const char *path, uint64_t off, void *ds
 	ndone = sweep(bk, done, sizeof(done) / sizeof(done[0]));
 	i = find_stream(bk, path);
 	if (i >= 0) {
-		struct bstream *s = bk->s[i];
-
-		s->last_use = now_s();
-		if (s->ended && s->refs == 0) {
-			detach(bk, i); /* failed or idle: a new run may start one */
-		} else if (!s->ready) {
-			/* the session is being opened: follow the reader */
-			if (off + len > s->next_off)
-				s->next_off = off + len;
-		} else {
-			rc = serve(bk, s, off, dst, len);
-			/* serve may have waited: is S still in slot I? */
-			if (rc == -EAGAIN && bk->s[i] == s && !s->stop && s->refs == 0 &&
-			    (off + BULK_BUF_CAP < s->start || off > s->pos + BULK_BUF_CAP))
-				detach(bk, i); /* a different reader now: random reads */
-		}
+		rc = read_from(bk, i, off, dst, len);
 	} else {
 		struct seqrec *r = rec_of(bk, path);
 

@@ -88,6 +88,9 @@ int be_getattr_path(struct backend *b, const char *path, struct remote_attr *a);
 int be_bulk_new(struct backend *b);
 void be_bulk_free(struct backend *b); /* joins the streams; no reader may be left */
 ssize_t be_bulk_read(struct backend *b, const char *path, uint64_t off, void *dst, size_t len);
+/* Only from a stream PATH has now (no run counted, no stream started):
+ * the bytes, or -EAGAIN. */
+ssize_t be_bulk_serve(struct backend *b, const char *path, uint64_t off, void *dst, size_t len);
 /* Drop the streams and buffered bytes of PATH and of every path below it
  * (call after modifying PATH, and when PATH changed in the pod). */
 void be_bulk_forget(struct backend *b, const char *path);

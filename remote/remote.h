@@ -101,6 +101,12 @@ struct remote_ops {
 	int (*getattr)(struct remote *r, const char *path, struct remote_attr *out);
 	int (*readdir)(struct remote *r, const char *path, struct remote_dirent **out, size_t *n);
 	ssize_t (*read)(struct remote *r, const char *path, uint64_t off, void *buf, size_t len);
+	/* Optional (NULL when unsupported): the same bytes as read, but only
+	 * when a read-ahead stream of PATH that read started holds them (or
+	 * has them on their way): the whole range, else -EAGAIN (then use
+	 * read). Starts nothing. Lets a sequential reader skip the caller's
+	 * own cache (one copy from the stream into BUF). */
+	ssize_t (*read_streamed)(struct remote *r, const char *path, uint64_t off, void *buf, size_t len);
 	/* Target into a malloc'd string. */
 	int (*readlink)(struct remote *r, const char *path, char **target);
 	int (*statfs)(struct remote *r, const char *path, struct statvfs *out);

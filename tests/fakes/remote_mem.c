@@ -62,6 +62,7 @@ struct mem {
 	unsigned long fail_nth;
 	int fail_err;
 	unsigned latency_ms;
+	uint64_t stream_from; /* read_streamed serves from here on */
 	/* the gate (remote_mem_gate) */
 	pthread_cond_t gate_cond;
 	bool gate_closed;
@@ -875,6 +876,23 @@ static ssize_t mem_read(struct remote *r, const char *path, uint64_t off, void *
 		memcpy(buf, n->in->data + off, k);
 		got = (ssize_t)k;
 		m->bytes_read += k;
+	}
+	pthread_mutex_unlock(&m->lock);
+	return rc ? rc : got;
+}
+
+static ssize_t mem_read_streamed(struct remote *r, const char *path, uint64_t off, void *buf, size_t len)
+{
+	struct mem *m = M(r);
+	struct mnode *n;
+	ssize_t got = -EAGAIN;
+	int rc = begin(m, REMOTE_MEM_READ_STREAMED, path);
+
+	if (rc == 0 && walk(m, path, &n) == 0 && S_ISREG(n->in->attr.mode) && off >= m->stream_from &&
+	    off <= n->in->len && len <= n->in->len - (size_t)off) {
+		memcpy(buf, n->in->data + off, len);
+		got = (ssize_t)len;
+		m->bytes_read += len;
 	}
 	pthread_mutex_unlock(&m->lock);
 	return rc ? rc : got;
@@ -2050,6 +2068,12 @@ static const struct remote_ops mem_ops = {
 void remote_mem_enable_read_many(struct remote *r)
 {
 	M(r)->ops.read_many = mem_read_many;
+}
+
+void remote_mem_enable_read_streamed(struct remote *r, uint64_t from)
+{
+	M(r)->stream_from = from;
+	M(r)->ops.read_streamed = mem_read_streamed;
 }
 
 void remote_mem_enable_readdir_tree(struct remote *r)

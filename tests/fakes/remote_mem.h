@@ -63,6 +63,7 @@ enum remote_mem_op {
 	REMOTE_MEM_WRITE_MANY, /* one per call; rules: see write_many below */
 	REMOTE_MEM_CHECKSUM, /* a read op (after the write ops: added later) */
 	REMOTE_MEM_READDIR_TREE, /* one per call; rules: see below */
+	REMOTE_MEM_READ_STREAMED, /* one per call, served or not */
 	REMOTE_MEM_NOPS
 };
 
@@ -125,6 +126,10 @@ uint64_t remote_mem_bytes_written(struct remote *r);
 void remote_mem_reset_counts(struct remote *r);
 /* Offer read_many (batches of small files), off by default. */
 void remote_mem_enable_read_many(struct remote *r);
+/* read_streamed: as if a read-ahead stream held every file's bytes from
+ * offset FROM on: a range wholly within [FROM, size) is served, anything
+ * else is -EAGAIN. */
+void remote_mem_enable_read_streamed(struct remote *r, uint64_t from);
 /* Offer readdir_tree (subtree listings), off by default: the deepest
  * level whose subtree has at most max_entries entries, as the backend's
  * GNU tier; a subdirectory with an error rule for READDIR or

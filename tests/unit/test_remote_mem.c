@@ -1052,6 +1052,12 @@ static void every_op_is_counted_once(void **state)
 	}
 	remote_mem_enable_readdir_tree(r);
 	assert_int_equal(r->ops->readdir_tree(r, "/", 2, 100, tree_collect, NULL), 0);
+	{
+		char b[1];
+
+		remote_mem_enable_read_streamed(r, 0);
+		assert_int_equal(r->ops->read_streamed(r, "/f", 0, b, 1), 1);
+	}
 	for (int op = REMOTE_MEM_CREATE; op < REMOTE_MEM_NOPS; op++)
 		assert_int_equal(remote_mem_count(r, (enum remote_mem_op)op), 1);
 	assert_int_equal(remote_mem_total(r), REMOTE_MEM_NOPS - REMOTE_MEM_CREATE);

@@ -1040,6 +1040,73 @@ static void small_file_goes_to_the_kernel_once_with_one_handle(void **state)
 	vfs_release(fx->v, f);
 }
 
+/* The value of NAME in the vfs's stats text. */
+static unsigned long long vfs_stat_value(const char *name)
+{
+	char *text, *at, key[64];
+	size_t len;
+	unsigned long long v = 0;
+
+	assert_int_equal(vfs_stats_text(fx->v, &text, &len), 0);
+	snprintf(key, sizeof(key), "\n%s ", name);
+	at = strstr(text, key);
+	assert_non_null(at);
+	v = strtoull(at + strlen(key), NULL, 10);
+	free(text);
+	return v;
+}
+
+/* A read its read-ahead stream holds whole comes from there, past the
+ * block cache; anything else (the end of the file, a range the stream
+ * does not hold, a handle with writes of ours) goes the usual way. */
+static void stream_serves_what_it_holds_past_the_block_cache(void **state)
+{
+	enum { SIZE = 1 * MiB + 100 };
+	unsigned char *data = pattern(SIZE), *got = malloc(SIZE);
+	struct vfs_file *f;
+	uint64_t ino;
+	bool keep;
+
+	(void)state;
+	assert_non_null(got);
+	assert_int_equal(remote_mem_add_file(fx->r, "/big", data, SIZE, 0644), 0);
+	remote_mem_enable_read_streamed(fx->r, 256 * 1024);
+	ino = lookup_ok(ROOT, "big");
+	assert_int_equal(vfs_open(fx->v, ino, O_RDONLY, &f, &keep), 0);
+	remote_mem_reset_counts(fx->r);
+	/* before the stream's start: the block cache, by read */
+	assert_int_equal(vfs_read(fx->v, f, 0, got, 128 * 1024), 128 * 1024);
+	assert_int_equal(calls(REMOTE_MEM_READ_STREAMED), 1);
+	assert_true(calls(REMOTE_MEM_READ) >= 1);
+	/* from the stream: no read, no block cached */
+	remote_mem_reset_counts(fx->r);
+	unsigned long long cached = vfs_stat_value("page_cache_bytes");
+
+	for (size_t off = 256 * 1024; off + 256 * 1024 <= 1 * MiB; off += 256 * 1024)
+		assert_int_equal(vfs_read(fx->v, f, off, got + off, 256 * 1024), 256 * 1024);
+	assert_int_equal(calls(REMOTE_MEM_READ_STREAMED), 3);
+	assert_int_equal(calls(REMOTE_MEM_READ), 0);
+	assert_int_equal(vfs_stat_value("page_cache_bytes"), cached);
+	assert_int_equal(vfs_stat_value("streamed_reads"), 3);
+	/* the end of the file: short, so never from the stream */
+	assert_int_equal(vfs_read(fx->v, f, 1 * MiB, got + 1 * MiB, 256 * 1024), 100);
+	assert_int_equal(calls(REMOTE_MEM_READ), 1);
+	assert_int_equal(vfs_read(fx->v, f, 128 * 1024, got + 128 * 1024, 128 * 1024), 128 * 1024);
+	assert_memory_equal(got, data, SIZE);
+	vfs_release(fx->v, f);
+	/* a handle with our own writes: through the write state, not the stream */
+	assert_int_equal(vfs_open(fx->v, ino, O_RDWR, &f, &keep), 0);
+	assert_int_equal(vfs_write(fx->v, f, 300000, "XYZ", 3), 3);
+	remote_mem_reset_counts(fx->r);
+	assert_int_equal(vfs_read(fx->v, f, 262144, got, 65536), 65536);
+	assert_int_equal(calls(REMOTE_MEM_READ_STREAMED), 0);
+	assert_memory_equal(got + 300000 - 262144, "XYZ", 3);
+	assert_int_equal(vfs_flush(fx->v, f), 0);
+	vfs_release(fx->v, f);
+	free(data);
+	free(got);
+}
+
 /* find(1) through the vfs: opendir, every entry, lookup, recurse into
  * directories; returns the entries seen. */
 static size_t walk(uint64_t dir)
@@ -1469,6 +1536,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test_setup_teardown(reading_a_dirs_small_files_is_one_batch, setup, teardown),
 	cmocka_unit_test_setup_teardown(no_batch_without_read_many_or_fresh_listing, setup, teardown),
 	cmocka_unit_test_setup_teardown(small_file_goes_to_the_kernel_once_with_one_handle, setup, teardown),
+	cmocka_unit_test_setup_teardown(stream_serves_what_it_holds_past_the_block_cache, setup, teardown),
 	cmocka_unit_test_setup_teardown(find_over_a_tree_is_one_subtree_listing, setup, teardown),
 	cmocka_unit_test_setup_teardown(subtree_listing_too_big_lists_fewer_levels, setup, teardown),
 	cmocka_unit_test_setup_teardown(reading_a_tree_batches_across_directories, setup, teardown),
