@@ -83,6 +83,7 @@ struct vfs {
 	uint64_t neg_at;       /* ... when (acache clock); both under wlock */
 	struct wstate *wlist;  /* files with writable handles or unsent data */
 	struct vfs_counters cnt; /* atomics */
+	uint64_t log_seq;	 /* debug lines' request numbers (atomic) */
 };
 
 /* Batches ("tar slices"): a directory's regular files of at most
@@ -207,8 +208,9 @@ static void r_done(struct vfs *v, const char *op, const char *path, long long rc
 	if (rc < 0)
 		count(&v->cnt.remote_errors, 1);
 	if (LOG_DEBUG <= log_threshold)
-		log_debug("remote %s %s -> %lld (%.1f ms)", op, esc(path, e, sizeof(e)), rc,
-			  (double)(mono_us() - start_us) / 1000.0);
+		log_debug("remote #%llu %s %s -> %lld (%.1f ms)",
+			  (unsigned long long)__atomic_add_fetch(&v->log_seq, 1, __ATOMIC_RELAXED), op,
+			  esc(path, e, sizeof(e)), rc, (double)(mono_us() - start_us) / 1000.0);
 }
 
 static int r_getattr(struct vfs *v, const char *path, struct remote_attr *a)
