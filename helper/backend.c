@@ -778,20 +778,20 @@ static char *be_stats(struct remote *r)
 	struct backend *b = r->priv;
 	struct kclient_stats ks;
 	struct buf out;
-	unsigned long bopened, bserved, bbytes;
+	unsigned long bopened, bsessions, bserved, bbytes;
 	int blive;
 
 	kclient_get_stats(b->kc, &ks);
-	be_bulk_stats(b, &bopened, &bserved, &bbytes, &blive);
+	be_bulk_stats(b, &bopened, &bsessions, &bserved, &bbytes, &blive);
 	buf_init(&out, 4096);
 	pthread_mutex_lock(&b->lock);
 	/* exec_sessions_opened counts every exec (pool sessions and bulk streams) */
 	buf_printf(&out,
 		   "exec_sessions_opened %lu\nexec_sessions_live %d\nshell_requests %lu\nbytes_in %llu\nbytes_out %llu\n"
-		   "rest_requests %lu\nbulk_streams_opened %lu\nbulk_streams_live %d\nbulk_reads %lu\n"
+		   "rest_requests %lu\nbulk_streams_opened %lu\nbulk_sessions_opened %lu\nbulk_streams_live %d\nbulk_reads %lu\n"
 		   "bulk_read_bytes %lu\nwrite_requests %lu\nwrite_streams_opened %lu\nbytes_written %llu\ntoolset %s\n",
 		   ks.execs_started, b->nsess, b->requests, ks.bytes_in, ks.bytes_out, ks.rest_requests, bopened,
-		   blive, bserved, bbytes, b->write_requests, b->wstreams, b->bytes_written,
+		   bsessions, blive, bserved, bbytes, b->write_requests, b->wstreams, b->bytes_written,
 		   b->t.gnu_stat && b->t.gnu_find ? "gnu" : "busybox");
 	pthread_mutex_unlock(&b->lock);
 	return buf_take(&out);

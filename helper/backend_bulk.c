@@ -28,8 +28,8 @@
  * -EAGAIN and the caller makes its ordinary dd request, so the stream
  * never decides a short read and never invents bytes.
  *
- * Life: the filler stops after BULK_IDLE_S seconds without a read (also
- * after the end of file), at a failure, at be_bulk_forget of its path or
+ * Life: the filler stops after BULK_IDLE_S seconds without a read, once
+ * the reader asked for the end of the file, at a failure, at be_bulk_forget of its path or
  * at be_bulk_free; it closes its session itself and frees its segments. The struct is joined and freed
  * later by whoever sweeps (any be_bulk_read, be_bulk_free).
  *
@@ -52,6 +52,7 @@
 #include "session.h"
 
 #define BULK_MIN_RUN (4u << 20)	    /* sequential bytes before a stream pays off */
+#define BULK_OPEN_AHEAD_RUN (1u << 20) /* ... before its session is opened ahead */
 #define BULK_START_WINDOW (1u << 20)
 #define BULK_MAX_WINDOW (32u << 20)
 #define BULK_BUF_CAP (16u << 20)    /* per stream, segments held, with other streams live */
@@ -115,6 +116,16 @@ struct bulk {
 	bool disabled;
 	int fails; /* streams in a row that gave nothing */
 	unsigned long opened, served, served_bytes;
+	unsigned long sessions; /* execs opened for streams (ahead or not) */
+	/* the spare session: one a finished stream left (recycled) or one
+	 * opened ahead for a reader about to need a stream; the keeper
+	 * thread opens it (want_open) and closes it after BULK_IDLE_S */
+	struct hsess *spare;
+	time_t spare_since;
+	bool want_open, opening; /* the keeper is to open one / is opening it */
+	bool keeper_running, keeper_joinable, closing;
+	pthread_t keeper;
+	pthread_cond_t cond; /* the spare came (or will not) */
 };
 
 static time_t now_s(void)
@@ -194,6 +205,9 @@ static void detach(struct bulk *bk, int i)
 {
 	struct bstream *s = bk->s[i];
 
+	log_debug("bulk: stream for %s detached (ended %d stop %d ready %d pos %llu)", s->path, s->ended, s->stop,
+		  s->ready, (unsigned long long)s->pos);
+
 	bk->s[i] = NULL;
 	s->stop = true;
 	s->detached = true;
@@ -242,6 +256,123 @@ static size_t sweep(struct bulk *bk, struct bstream **out, size_t max)
 		}
 	}
 	return n;
+}
+
+/* ---- the spare session ---- */
+
+static void *keeper_main(void *arg)
+{
+	struct backend *b = arg;
+	struct bulk *bk = b->bulk;
+	struct hsess *drop = NULL;
+
+	pthread_mutex_lock(&bk->lock);
+	for (;;) {
+		if (bk->want_open && !bk->spare && !bk->closing) {
+			struct hsess_target t = { .ns = b->ns, .pod = b->pod, .container = b->container };
+			struct hsess *sess = NULL;
+			char err[512] = "";
+			int rc;
+
+			bk->want_open = false;
+			bk->opening = true;
+			pthread_mutex_unlock(&bk->lock);
+			rc = hsess_open(&sess, b->kc, &t, err, sizeof(err));
+			pthread_mutex_lock(&bk->lock);
+			bk->opening = false;
+			bk->sessions += rc == 0;
+			if (rc) {
+				log_debug("bulk: no session opened ahead: %s", err[0] ? err : strerror(-rc));
+				bk->no_open_until = now_s() + BULK_FAIL_BACKOFF_S;
+			} else if (!bk->spare && !bk->closing) {
+				bk->spare = sess;
+				bk->spare_since = now_s();
+				sess = NULL;
+			}
+			pthread_cond_broadcast(&bk->cond);
+			if (sess) {
+				pthread_mutex_unlock(&bk->lock);
+				hsess_close(sess);
+				pthread_mutex_lock(&bk->lock);
+			}
+			continue;
+		}
+		/* keep the spare for the next stream a while, then close it */
+		if (bk->spare && !bk->closing && now_s() - bk->spare_since <= BULK_IDLE_S) {
+			struct timespec ts;
+
+			deadline_in(&ts, 500);
+			pthread_cond_timedwait(&bk->cond, &bk->lock, &ts);
+			continue;
+		}
+		if (!bk->spare && bk->want_open && !bk->closing)
+			continue;
+		break;
+	}
+	bk->want_open = false;
+	drop = bk->spare;
+	bk->spare = NULL;
+	bk->keeper_running = false;
+	pthread_cond_broadcast(&bk->cond);
+	pthread_mutex_unlock(&bk->lock);
+	hsess_close(drop);
+	return NULL;
+}
+
+/* Is a session on its way to the spare slot: being opened ahead, or
+ * held by a stream that is done (the reader asked for its end) or ended,
+ * whose last filler parks it as it leaves? Lock held. */
+static bool session_coming(const struct bulk *bk)
+{
+	if (bk->opening || bk->want_open)
+		return bk->keeper_running;
+	for (int i = 0; i < BULK_MAX_STREAMS; i++) {
+		const struct bstream *s = bk->s[i];
+
+		if (s && s->sess && (s->ended || (s->req_pos >= s->eof_at && s->want_hi >= s->eof_at)))
+			return true;
+	}
+	return false;
+}
+
+/* Make sure the keeper runs (to open a spare when OPEN, to close the
+ * spare in time). Lock held. */
+static void keeper_kick(struct backend *b, bool open)
+{
+	struct bulk *bk = b->bulk;
+
+	if (bk->closing)
+		return;
+	if (open) {
+		if (bk->spare || session_coming(bk) || bk->disabled || now_s() < bk->no_open_until)
+			return;
+		bk->want_open = true;
+		pthread_cond_broadcast(&bk->cond); /* a keeper keeping nothing now sees it */
+	}
+	if (bk->keeper_running)
+		return;
+	if (bk->keeper_joinable) {
+		/* it is past its last use of the lock, closing at most one
+		 * session: joined here (by one caller), so there is never more
+		 * than one */
+		pthread_t t = bk->keeper;
+
+		bk->keeper_joinable = false;
+		pthread_mutex_unlock(&bk->lock);
+		pthread_join(t, NULL);
+		pthread_mutex_lock(&bk->lock);
+		if (bk->keeper_running || bk->closing) {
+			if (bk->closing)
+				bk->want_open = false;
+			return; /* another caller started one meanwhile */
+		}
+	}
+	if (pthread_create(&bk->keeper, NULL, keeper_main, b) == 0) {
+		bk->keeper_running = true;
+		bk->keeper_joinable = true;
+	} else {
+		bk->want_open = false;
+	}
 }
 
 /* What one stream may hold now. Lock held. */
@@ -326,9 +457,30 @@ static bool filler_start(struct bstream *s, bool opener)
 	struct hsess_target t = { .ns = b->ns, .pod = b->pod, .container = b->container };
 	struct hsess *sess = NULL;
 	char err[512] = "";
-	int rc = hsess_open(&sess, b->kc, &t, err, sizeof(err));
+	bool took_spare = false;
+	int rc = 0;
+
+	/* the spare first: one opened ahead is worth waiting for (it has a
+	 * head start on an exec of our own) */
+	pthread_mutex_lock(&bk->lock);
+	for (int waited = 0; !bk->spare && session_coming(bk) && !s->stop && !bk->closing && waited < 40; waited++) {
+		struct timespec ts;
+
+		deadline_in(&ts, 50);
+		pthread_cond_timedwait(&bk->cond, &bk->lock, &ts);
+	}
+	if (bk->spare && hsess_alive(bk->spare)) {
+		took_spare = true;
+		sess = bk->spare;
+		bk->spare = NULL;
+		pthread_cond_broadcast(&bk->cond); /* the keeper has nothing to keep */
+	}
+	pthread_mutex_unlock(&bk->lock);
+	if (!sess)
+		rc = hsess_open(&sess, b->kc, &t, err, sizeof(err));
 
 	pthread_mutex_lock(&bk->lock);
+	bk->sessions += !rc && !took_spare;
 	if (rc) {
 		log_debug("bulk: no stream for %s: %s", s->path, err[0] ? err : strerror(-rc));
 		bk->no_open_until = now_s() + BULK_FAIL_BACKOFF_S;
@@ -379,8 +531,12 @@ static void *filler_main(void *arg)
 		uint64_t ahead = s->req_pos > s->want_hi ? s->req_pos - s->want_hi : 0;
 		uint64_t held = s->req_pos - s->start;
 		size_t seglen = s->window / BULK_FILLERS;
-
 		uint64_t cap = buf_cap(bk);
+
+		/* the reader asked for the end of the file: done (the session
+		 * goes to the next stream now, not after BULK_IDLE_S) */
+		if (s->eof_at != UINT64_MAX && s->req_pos >= s->eof_at && s->want_hi >= s->eof_at && s->refs == 0)
+			break;
 
 		if (held + seglen > cap)
 			seglen = held < cap ? (size_t)(cap - held) : 0;
@@ -430,8 +586,15 @@ static void *filler_main(void *arg)
 		/* short: the end of file as of now; reads past it go by request */
 		if (n < seglen && from + n < s->eof_at)
 			s->eof_at = from + n;
+		if (n == 0 && from >= s->eof_at) {
+			/* asked past the end before it was known: nothing there,
+			 * as expected (the stream goes on serving what it holds) */
+			free(g->data);
+			free(g);
+			continue;
+		}
 		if (from > s->eof_at || (from + n > s->eof_at)) {
-			/* beyond an end another segment saw: the file changed */
+			/* bytes beyond an end another segment saw: the file changed */
 			free(g->data);
 			free(g);
 			break;
@@ -455,6 +618,14 @@ out:
 
 		segs_free(s);
 		s->sess = NULL;
+		/* every request of it is answered: the next stream may use it */
+		if (sess && hsess_alive(sess) && !bk->spare && !bk->closing) {
+			bk->spare = sess;
+			bk->spare_since = now_s();
+			sess = NULL;
+			pthread_cond_broadcast(&bk->cond);
+			keeper_kick(b, false);
+		}
 		pthread_mutex_unlock(&bk->lock);
 		hsess_close(sess);
 		pthread_mutex_lock(&bk->lock);
@@ -523,6 +694,7 @@ static void start_stream(struct backend *b, const char *path, uint64_t next_off)
 		free(s);
 		return;
 	}
+	log_debug("bulk: stream for %s from %llu", path, (unsigned long long)next_off);
 	s->b = b;
 	s->next_off = next_off;
 	s->window = BULK_START_WINDOW;
@@ -589,6 +761,8 @@ static ssize_t serve(struct bulk *bk, struct bstream *s, uint64_t off, char *dst
 	}
 	s->refs--;
 	s->last_use = now_s();
+	if (s->refs == 0 && s->req_pos >= s->eof_at && s->want_hi >= s->eof_at)
+		pthread_cond_broadcast(&s->cond); /* the end was asked for: the fillers go */
 	/* dropped meanwhile (another reader went further), or not there */
 	if (s->stop || end > s->pos || off < s->start || !s->head)
 		return -EAGAIN;
@@ -665,6 +839,8 @@ ssize_t be_bulk_read(struct backend *b, const char *path, uint64_t off, void *ds
 			if (r->run >= BULK_MIN_RUN && !bk->disabled && now_s() >= bk->no_open_until) {
 				r->run = 0;
 				start_stream(b, path, off + len);
+			} else if (r->run >= BULK_OPEN_AHEAD_RUN) {
+				keeper_kick(b, true); /* a stream is likely: its session now */
 			}
 		}
 	}
@@ -698,17 +874,18 @@ void be_bulk_forget(struct backend *b, const char *path)
 	pthread_mutex_unlock(&bk->lock);
 }
 
-void be_bulk_stats(struct backend *b, unsigned long *opened, unsigned long *served,
+void be_bulk_stats(struct backend *b, unsigned long *opened, unsigned long *sessions, unsigned long *served,
 		   unsigned long *served_bytes, int *live)
 {
 	struct bulk *bk = b->bulk;
 
-	*opened = *served = *served_bytes = 0;
+	*opened = *sessions = *served = *served_bytes = 0;
 	*live = 0;
 	if (!bk)
 		return;
 	pthread_mutex_lock(&bk->lock);
 	*opened = bk->opened;
+	*sessions = bk->sessions;
 	*served = bk->served;
 	*served_bytes = bk->served_bytes;
 	for (int i = 0; i < BULK_MAX_STREAMS; i++)
@@ -723,7 +900,13 @@ int be_bulk_new(struct backend *b)
 
 	if (!bk)
 		return -ENOMEM;
+	pthread_condattr_t ca;
+
 	pthread_mutex_init(&bk->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&bk->cond, &ca);
+	pthread_condattr_destroy(&ca);
 	b->bulk = bk;
 	return 0;
 }
@@ -748,10 +931,16 @@ void be_bulk_free(struct backend *b)
 	for (size_t i = 0; i < bk->ngone; i++)
 		all[n++] = bk->gone[i];
 	bk->ngone = 0;
+	bk->closing = true; /* no spare kept from now on */
+	pthread_cond_broadcast(&bk->cond);
 	pthread_mutex_unlock(&bk->lock);
 	/* no reader is left (the remote is being destroyed): join and free */
 	for (size_t i = 0; i < n; i++)
 		stream_free(all[i]);
+	if (bk->keeper_joinable)
+		pthread_join(bk->keeper, NULL); /* it closes the spare */
+	hsess_close(bk->spare); /* left by a stream after the keeper's end */
+	pthread_cond_destroy(&bk->cond);
 	for (int k = 0; k < BULK_RECS; k++)
 		free(bk->rec[k].path);
 	pthread_mutex_destroy(&bk->lock);

@@ -94,7 +94,7 @@ ssize_t be_bulk_serve(struct backend *b, const char *path, uint64_t off, void *d
 /* Drop the streams and buffered bytes of PATH and of every path below it
  * (call after modifying PATH, and when PATH changed in the pod). */
 void be_bulk_forget(struct backend *b, const char *path);
-void be_bulk_stats(struct backend *b, unsigned long *opened, unsigned long *served,
+void be_bulk_stats(struct backend *b, unsigned long *opened, unsigned long *sessions, unsigned long *served,
 		   unsigned long *served_bytes, int *live);
 
 
