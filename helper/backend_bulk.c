@@ -396,7 +396,7 @@ static int fetch_seg(struct backend *b, struct hsess *sess, const char *full, ui
 	int rc, st;
 
 	buf_init(&cmd, 16384);
-	rc = hq_cmd(&cmd, "dd if=%q bs=262144 iflag=skip_bytes,count_bytes skip=%llu count=%llu 2>/dev/null", full,
+	rc = hq_cmd(&cmd, "dd if=%q bs=131072 iflag=skip_bytes,count_bytes skip=%llu count=%llu 2>/dev/null", full,
 		    (unsigned long long)from, (unsigned long long)seglen);
 	if (!rc)
 		rc = hsess_run(sess, cmd.data, out, &st, b->timeout_ms);
