@@ -2,7 +2,7 @@
  *
  * A reader that goes through a file in order (each read of PATH starting
  * where the previous one ended) for BULK_MIN_RUN bytes gets a stream: its
- * own shell session (one exec, outside the pool) on which BULK_FILLERS
+ * own shell session (outside the pool; see the spare session below) on which BULK_FILLERS
  * threads ask for the next segments of the file (pipelined: while the
  * reader takes one, the next is on its way) with the same dd request a
  * single read makes (`dd iflag=skip_bytes,count_bytes skip=POS count=N`,
@@ -29,9 +29,19 @@
  * never decides a short read and never invents bytes.
  *
  * Life: the filler stops after BULK_IDLE_S seconds without a read, once
- * the reader asked for the end of the file, at a failure, at be_bulk_forget of its path or
- * at be_bulk_free; it closes its session itself and frees its segments. The struct is joined and freed
- * later by whoever sweeps (any be_bulk_read, be_bulk_free).
+ * the reader asked for the end of the file, at a failure, at
+ * be_bulk_forget of its path or at be_bulk_free; it frees its segments
+ * and leaves its session, all requests answered, as the spare (closed
+ * when dead or when a spare is there already). The struct is joined and
+ * freed later by whoever sweeps (any be_bulk_read, be_bulk_free).
+ *
+ * The spare session: at most one, kept BULK_IDLE_S seconds by the keeper
+ * thread for the next stream (big files read one after another cost one
+ * exec, not one each), or opened ahead by it once a reader is
+ * BULK_OPEN_AHEAD_RUN into a sequential run (the stream starting at
+ * BULK_MIN_RUN then does not wait for an exec start: 20 ms to over 1 s
+ * on a real cluster). A stream's first filler waits for a spare on its
+ * way (at most 2 s) before it opens an exec of its own.
  *
  * Lock order: bk->lock, then b->lock (counters); never held across a
  * request, a session open or a join. Each stream's cond waits on bk->lock.
