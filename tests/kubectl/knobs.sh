@@ -16,7 +16,7 @@ knob_value() { sim_knob | sed -n "s/.*\"$1\":\([^,}]*\).*/\1/p"; }
 ws_status() {
     local l
     for _ in $(seq 1 30); do
-        l=$(sim_exec_log | grep -F "\"command\":$1," | grep -F '"method":"GET"' | tail -n 1)
+        l=$(sim_exec_log | grep -F "\"command\":$1," | grep -F '"method":"GET"' | tail -n 1 || true)
         [ -z "$l" ] || break
         sleep 0.1
     done

@@ -10,7 +10,7 @@ sim_start
 exec_line() {
     local l=
     for _ in $(seq 1 30); do
-        l=$(sim_exec_log | grep -F -- "$1" | tail -n 1)
+        l=$(sim_exec_log | grep -F -- "$1" | tail -n 1 || true) # not there yet: try again
         [ -z "$l" ] || break
         sleep 0.1
     done
