@@ -76,13 +76,6 @@ static uint64_t hash_ino(uint64_t ino)
 	return ino;
 }
 
-/* The same file content as far as attributes tell: size, mtime, identity. */
-static bool same_data(const struct remote_attr *a, const struct remote_attr *b)
-{
-	return a->size == b->size && a->mtime.tv_sec == b->mtime.tv_sec && a->mtime.tv_nsec == b->mtime.tv_nsec &&
-	       a->ino == b->ino && a->dev == b->dev;
-}
-
 static struct inode *find_ino(struct inode_table *t, uint64_t ino)
 {
 	struct inode *n = t->by_ino[hash_ino(ino) & (t->ino_size - 1)];
@@ -457,7 +450,7 @@ int inode_set_attr(struct inode_table *t, uint64_t ino, const struct remote_attr
 	if (!n) {
 		rc = -ESTALE;
 	} else {
-		if (!n->has_attr || !same_data(&n->attr, a))
+		if (!n->has_attr || !remote_same_data(&n->attr, a))
 			n->pushed = false;
 		n->attr = *a;
 		n->attr_when = when;
@@ -496,7 +489,7 @@ int inode_push_begin(struct inode_table *t, uint64_t ino, const struct remote_at
 	n = find_ino(t, ino);
 	if (!n)
 		rc = -ESTALE;
-	else if (n->opens != 1 || n->pushed || !n->has_attr || !same_data(&n->attr, a))
+	else if (n->opens != 1 || n->pushed || !n->has_attr || !remote_same_data(&n->attr, a))
 		rc = -EBUSY;
 	pthread_mutex_unlock(&t->lock);
 	return rc;
@@ -508,7 +501,7 @@ void inode_push_done(struct inode_table *t, uint64_t ino, const struct remote_at
 
 	pthread_mutex_lock(&t->lock);
 	n = find_ino(t, ino);
-	if (n && n->has_attr && same_data(&n->attr, a))
+	if (n && n->has_attr && remote_same_data(&n->attr, a))
 		n->pushed = true;
 	pthread_mutex_unlock(&t->lock);
 }

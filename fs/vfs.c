@@ -414,12 +414,6 @@ static void to_stamp(const struct remote_attr *a, struct pcache_stamp *s)
 	s->pod_ino = a->ino;
 }
 
-static bool same_data(const struct remote_attr *a, const struct remote_attr *b)
-{
-	return a->mtime.tv_sec == b->mtime.tv_sec && a->mtime.tv_nsec == b->mtime.tv_nsec &&
-	       a->size == b->size && a->ino == b->ino && a->dev == b->dev;
-}
-
 /* Fresh attributes of INO were seen and are about to reach the kernel. */
 static void note_attr(struct vfs *v, uint64_t ino, const struct remote_attr *a)
 {
@@ -1327,7 +1321,7 @@ static int open_file(struct vfs *v, uint64_t ino, int flags, bool fresh, struct 
 	if (stale)
 		log_debug("vfs: ino %llu changed in the pod since its data was cached",
 			  (unsigned long long)ino);
-	*keep_cache = inode_get_attr(v->it, ino, &old, NULL) == 0 && same_data(&a, &old);
+	*keep_cache = inode_get_attr(v->it, ino, &old, NULL) == 0 && remote_same_data(&a, &old);
 	/* close-to-open: what the remote read ahead of an older version goes */
 	if ((stale || !*keep_cache) && S_ISREG(a.mode) && v->r->ops->changed)
 		v->r->ops->changed(v->r, path);

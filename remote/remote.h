@@ -48,6 +48,14 @@ struct remote_attr {
 	struct timespec atime, mtime, ctime;
 };
 
+/* The same file content as far as attributes tell: size, mtime and
+ * identity (pod inode and device) equal. */
+static inline bool remote_same_data(const struct remote_attr *a, const struct remote_attr *b)
+{
+	return a->size == b->size && a->mtime.tv_sec == b->mtime.tv_sec && a->mtime.tv_nsec == b->mtime.tv_nsec &&
+	       a->ino == b->ino && a->dev == b->dev;
+}
+
 struct remote_dirent {
 	char *name; /* one path component, any bytes but '/' and NUL */
 	struct remote_attr attr;
